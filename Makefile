@@ -1,0 +1,25 @@
+# Two commands for a fresh machine (README):  make demo   and   make test
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+OUT    ?= out/demo
+
+.PHONY: demo test install clean
+
+$(BIN)/newsnorm: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@
+
+install: $(BIN)/newsnorm
+
+demo: install
+	$(BIN)/newsnorm run --input examples/drop --output $(OUT) --force
+	$(BIN)/newsnorm verify $(OUT)
+
+test: install
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) out .pytest_cache

@@ -1,0 +1,67 @@
+"""The `newsnorm` command: one entry point, one subcommand per job.
+
+    newsnorm run     --input PATH --output DIR [job flags] [Beam pipeline options]
+    newsnorm verify  DIR
+    newsnorm models  list | install NAME | convert SRC_DIR
+    newsnorm watch   --input DIR --output DIR [--once]
+
+Logging is configured before Beam is imported: `import apache_beam` configures the root
+logger itself, after which a plain basicConfig() does nothing (notes/beam-findings.md).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+from typing import Sequence
+
+SUBCOMMANDS = {
+    "run": ("pipeline.run", "run a drop through the pipeline"),
+    "verify": ("pipeline.verify_cmd", "check an output directory against its manifest"),
+    "models": ("models.cli", "list, install and convert translation models"),
+    "watch": ("pipeline.watch", "process new drops as they arrive"),
+}
+
+
+class _DropBeamImportNoise(logging.Filter):
+    """`import apache_beam` warns about GCP client libraries we do not use."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("apitools not found")
+
+
+def _setup_logging() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr,
+                        force=True)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_DropBeamImportNoise())
+    logging.getLogger("newsnorm").setLevel(logging.INFO)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print("usage: newsnorm {" + ",".join(SUBCOMMANDS) + "} ...\n")
+        for name, (_, text) in SUBCOMMANDS.items():
+            print(f"  {name:8s} {text}")
+        return 0 if argv else 2
+    name, rest = argv[0], argv[1:]
+    if name not in SUBCOMMANDS:
+        print(f"newsnorm: error: unknown command {name!r} (one of: {', '.join(SUBCOMMANDS)})",
+              file=sys.stderr)
+        return 2
+    _setup_logging()
+    module_name = SUBCOMMANDS[name][0]
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name == module_name:
+            print(f"newsnorm: error: {name!r} is not available in this build", file=sys.stderr)
+            return 2
+        raise
+    return int(module.run(rest) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""The job's own options: one immutable config built once from the command line.
+
+Owns: every flag of `newsnorm run` that is not a Beam pipeline option, its default and why.
+Beam's own options (`--runner`, `--direct_num_workers`, ...) pass through untouched, as in
+Beam's wordcount example. Deploy recipes and the Flex Template metadata are checked against
+`build_parser()` by tests/test_deploy.py, so a flag renamed here fails there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+
+# The default runner works offline: the default DirectRunner first tries to download the Prism
+# binary (notes/beam-findings.md §1), so the same code would behave differently on a laptop with
+# internet. FnApiRunner is what DirectRunner falls back to anyway.
+DEFAULT_RUNNER = "FnApiRunner"
+
+
+def default_models_dir() -> str:
+    """$NEWSNORM_MODELS, else the per-user data dir (~/.local/share/newsnorm/models)."""
+    env = os.environ.get("NEWSNORM_MODELS")
+    if env:
+        return env
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return os.path.join(base, "newsnorm", "models")
+
+
+@dataclass(frozen=True)
+class JobConfig:
+    input: str
+    output: str
+    num_shards: int = 0
+    force: bool = False
+    models_dir: str = dataclasses.field(default_factory=default_models_dir)
+    # Limits (reliability): an article over these is dead-lettered, never allowed to exhaust
+    # memory. 2,000,000 characters is ~300x a long news article (the longest in
+    # shared/eval/news is 6 kB); 5,000 paragraphs likewise.
+    max_article_chars: int = 2_000_000
+    max_paragraphs: int = 5_000
+    # Hard per-page limit for HTML extraction (trafilatura can hang: trafilatura#704).
+    html_timeout_s: float = 30.0
+    # Per-record limit for every stage (0 = off); a record over it is dead-lettered.
+    stage_timeout_s: float = 60.0
+    # Translation (issue 6): what to do with supplied machine translations.
+    retranslate: str = "auto"
+    translate_threads: int = 0
+    compute_type: str = "auto"
+    device: str = "cpu"
+    # Language detection: below this confidence the answer is "und" rather than a guess.
+    lang_min_confidence: float = 0.0
+    report: bool = True
+    progress: bool = True
+
+    def fingerprint(self) -> str:
+        """What decides the content of the outputs (not where they go, not --force)."""
+        keep = {k: v for k, v in dataclasses.asdict(self).items()
+                if k not in ("input", "output", "force", "progress", "report", "models_dir",
+                             "translate_threads")}
+        return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def add_job_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    d = JobConfig(input="", output="")
+    parser.add_argument("--input", required=True,
+                        help="a drop: a file, a directory (read recursively) or a glob")
+    parser.add_argument("--output", required=True,
+                        help="output directory (local path or any Beam filesystem, e.g. gs://)")
+    parser.add_argument("--num_shards", "--num-shards", type=int, default=d.num_shards,
+                        help="article files per format; 0 = one per 32 MiB of input")
+    parser.add_argument("--force", action="store_true",
+                        help="rerun even if the output already holds this drop with this config")
+    parser.add_argument("--models_dir", "--models-dir", default=d.models_dir,
+                        help="installed translation models (env NEWSNORM_MODELS)")
+    parser.add_argument("--max_article_chars", type=int, default=d.max_article_chars)
+    parser.add_argument("--max_paragraphs", type=int, default=d.max_paragraphs)
+    parser.add_argument("--html_timeout_s", type=float, default=d.html_timeout_s)
+    parser.add_argument("--stage_timeout_s", type=float, default=d.stage_timeout_s)
+    parser.add_argument("--retranslate", choices=("auto", "never", "always"), default=d.retranslate,
+                        help="re-translate supplied machine translations from their original")
+    parser.add_argument("--translate_threads", type=int, default=d.translate_threads,
+                        help="CTranslate2 threads per worker; 0 = from the CPUs this process may use")
+    parser.add_argument("--compute_type", default=d.compute_type,
+                        help="CTranslate2 compute type; auto = int8 on CPU")
+    parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default=d.device)
+    parser.add_argument("--lang_min_confidence", type=float, default=d.lang_min_confidence)
+    parser.add_argument("--no_report", dest="report", action="store_false",
+                        help="do not write report.html")
+    parser.add_argument("--quiet", dest="progress", action="store_false",
+                        help="no progress lines on stderr")
+    return parser
+
+
+def build_parser(prog: str = "newsnorm run") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Turn a feed drop into cleaned English articles. Flags not listed here "
+        "are Beam pipeline options (e.g. --runner, --direct_num_workers).")
+    return add_job_arguments(parser)
+
+
+def config_from_args(args: argparse.Namespace) -> JobConfig:
+    names = {f.name for f in dataclasses.fields(JobConfig)}
+    return JobConfig(**{k: v for k, v in vars(args).items() if k in names})

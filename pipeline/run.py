@@ -1,0 +1,328 @@
+"""`newsnorm run`: the batch job, built like Beam's wordcount (run(argv), parse_known_args).
+
+Owns the driver: checking the input and output before Beam starts, skipping a drop that is
+already done, running the graph into a staging directory, publishing the outputs, writing the
+report and, last, the manifest. A run killed at any point leaves either the previous complete
+output or no manifest at all, never a manifest beside a partial output.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import glob
+import hashlib
+import json
+import logging
+import math
+import os
+import sys
+import time
+import uuid
+from dataclasses import asdict
+from typing import Sequence
+
+log = logging.getLogger("newsnorm")
+
+STAGING_DIR = "_staging"
+OUTPUT_KINDS = ("articles", "dead_letter")
+# Auto shard count: one shard per 32 MiB of input. Each shard is sorted in memory by one
+# worker before it is written, so this bounds that worker's memory (~3x the shard's text) while
+# keeping the example drop and typical feed drops (< 32 MiB) in one file per format.
+AUTO_SHARD_BYTES = 32 * 1024 * 1024
+# Names in a drop directory that are not input: markers and hidden files (see README "Drops").
+IGNORED_PREFIXES = ("_", ".")
+
+
+class UsageError(Exception):
+    """A problem with the command line or environment, reported in one line before Beam starts."""
+
+
+def _is_remote(path: str) -> bool:
+    return "://" in path
+
+
+def list_input_files(path: str) -> tuple[list[tuple[str, str]], str]:
+    """Input path -> ([(path, name relative to the drop)], drop name). Sorted, markers skipped."""
+    from apache_beam.io.filesystems import FileSystems
+
+    if not _is_remote(path):
+        if os.path.isdir(path):
+            root = os.path.abspath(path)
+            found = []
+            for dirpath, dirnames, filenames in os.walk(root):
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith(IGNORED_PREFIXES))
+                for f in sorted(filenames):
+                    if not f.startswith(IGNORED_PREFIXES):
+                        full = os.path.join(dirpath, f)
+                        found.append((full, os.path.relpath(full, root).replace(os.sep, "/")))
+            return sorted(found, key=lambda x: x[1]), os.path.basename(root.rstrip(os.sep))
+        if any(ch in path for ch in "*?["):
+            root = os.path.dirname(path.split("*")[0].split("?")[0].split("[")[0]) or "."
+            matches = sorted(p for p in glob.glob(path, recursive=True) if os.path.isfile(p))
+            return ([(os.path.abspath(p), os.path.relpath(p, root).replace(os.sep, "/"))
+                     for p in matches], os.path.basename(os.path.abspath(root)))
+        if os.path.isfile(path):
+            return [(os.path.abspath(path), os.path.basename(path))], \
+                os.path.splitext(os.path.basename(path))[0]
+        raise UsageError(f"input not found: {path}")
+    pattern = path if any(ch in path for ch in "*?[") else path.rstrip("/") + "/**"
+    if not any(ch in path for ch in "*?[") and FileSystems.exists(path) and \
+            not path.endswith("/"):
+        metas = FileSystems.match([path])[0].metadata_list
+        if metas and metas[0].path == path:
+            return [(path, path.rsplit("/", 1)[-1])], path.rsplit("/", 1)[-1]
+    metas = FileSystems.match([pattern])[0].metadata_list
+    root = path.split("*")[0].rstrip("/")
+    out = []
+    for m in metas:
+        rel = m.path[len(root):].lstrip("/")
+        if rel and not any(part.startswith(IGNORED_PREFIXES) for part in rel.split("/")):
+            out.append((m.path, rel))
+    return sorted(out, key=lambda x: x[1]), root.rsplit("/", 1)[-1]
+
+
+def fingerprint_inputs(files: list[tuple[str, str]]) -> dict:
+    """Size and sha256 of every input file: what "the same drop" means for skip-if-done."""
+    from apache_beam.io.filesystems import FileSystems
+
+    entries = []
+    total = 0
+    for path, name in files:
+        digest = hashlib.sha256()
+        size = 0
+        with FileSystems.open(path, compression_type="uncompressed") as handle:
+            while True:
+                block = handle.read(1 << 20)
+                if not block:
+                    break
+                size += len(block)
+                digest.update(block)
+        total += size
+        entries.append({"path": name, "bytes": size, "sha256": digest.hexdigest()})
+    fp = hashlib.sha256(json.dumps(entries, sort_keys=True).encode()).hexdigest()[:16]
+    return {"files": entries, "bytes": total, "fingerprint": fp}
+
+
+def check_output_writable(out: str) -> None:
+    from apache_beam.io.filesystems import FileSystems
+
+    if not _is_remote(out):
+        try:
+            os.makedirs(out, exist_ok=True)
+            probe = os.path.join(out, f".newsnorm-probe-{uuid.uuid4().hex[:8]}")
+            with open(probe, "w") as fh:
+                fh.write("ok")
+            os.remove(probe)
+        except OSError as exc:
+            raise UsageError(f"output dir not writable: {out}: {exc.strerror or exc}") from exc
+        return
+    probe = FileSystems.join(out, f".newsnorm-probe-{uuid.uuid4().hex[:8]}")
+    try:
+        with FileSystems.create(probe) as handle:
+            handle.write(b"ok")
+        FileSystems.delete([probe])
+    except Exception as exc:  # noqa: BLE001 - any filesystem error means "not writable"
+        raise UsageError(f"output dir not writable: {out}: {exc}") from exc
+
+
+def _stage_metrics(result) -> dict:
+    """Per-stage counters and timings from Beam metrics (empty if the runner has none)."""
+    try:
+        from apache_beam.metrics.metric import MetricsFilter
+
+        from pipeline.stages import NAMESPACE
+
+        q = result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))
+    except Exception:  # noqa: BLE001 - metrics are best effort on some runners
+        return {}
+    stages: dict[str, dict] = {}
+
+    def value(r):
+        return r.committed if r.committed is not None else r.attempted
+
+    for c in q.get("counters", []):
+        name = c.key.metric.name
+        stage, _, what = name.rpartition("_")
+        if not stage:
+            stage, what = name, "count"
+        stages.setdefault(stage, {})[what] = stages.get(stage, {}).get(what, 0) + value(c)
+    for d in q.get("distributions", []):
+        name = d.key.metric.name
+        if name.endswith("_us"):
+            v = value(d)
+            s = stages.setdefault(name[:-3], {})
+            s["us_total"] = s.get("us_total", 0) + (v.sum or 0)
+            s["us_max"] = max(s.get("us_max", 0), v.max or 0)
+            s["timed"] = s.get("timed", 0) + (v.count or 0)
+    return dict(sorted(stages.items()))
+
+
+def _clear(out: str, name: str) -> None:
+    from apache_beam.io.filesystems import FileSystems
+
+    path = FileSystems.join(out, name)
+    if FileSystems.exists(path):
+        FileSystems.delete([path])
+
+
+def publish(staging: str, out: str, results: list[dict]) -> None:
+    """Move the staged files into place. The old manifest goes first, the new one comes last
+    (written by the caller), so a kill in between leaves no manifest, i.e. nothing that looks
+    complete."""
+    from apache_beam.io.filesystems import FileSystems
+
+    from pipeline.manifest import MANIFEST_NAME
+
+    _clear(out, MANIFEST_NAME)
+    for kind in OUTPUT_KINDS:
+        _clear(out, kind)
+    if not _is_remote(out):
+        for kind in OUTPUT_KINDS:
+            os.makedirs(os.path.join(out, kind), exist_ok=True)
+    srcs, dsts = [], []
+    for r in results:
+        if r["kind"] in OUTPUT_KINDS:
+            srcs.append(FileSystems.join(staging, *r["path"].split("/")))
+            dsts.append(FileSystems.join(out, *r["path"].split("/")))
+    if srcs:
+        FileSystems.rename(srcs, dsts)
+
+
+def run(argv: Sequence[str] | None = None, save_main_session: bool = False) -> int:
+    from pipeline.options import DEFAULT_RUNNER, build_parser, config_from_args
+
+    parser = build_parser()
+    args, beam_args = parser.parse_known_args(argv)
+    config = config_from_args(args)
+    try:
+        files, drop = list_input_files(config.input)
+        if not files:
+            raise UsageError(f"no input files in {config.input}")
+        check_output_writable(config.output)
+    except UsageError as exc:
+        print(f"newsnorm: error: {exc}", file=sys.stderr)
+        return 2
+    return execute(config, files, drop, beam_args, DEFAULT_RUNNER)
+
+
+def execute(config, files, drop: str, beam_args: list[str], default_runner: str) -> int:
+    import apache_beam as beam
+    from apache_beam.io.filesystems import FileSystems
+    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+    from pipeline import graph, manifest
+
+    started = time.time()
+    inputs = fingerprint_inputs(files)
+    inputs["path"] = config.input
+    inputs["drop"] = drop
+    version = _version()
+    previous = manifest.load(config.output)
+    if (previous and not config.force
+            and previous.get("input", {}).get("fingerprint") == inputs["fingerprint"]
+            and previous.get("config", {}).get("fingerprint") == config.fingerprint()
+            and previous.get("run", {}).get("newsnorm_version") == version
+            and not manifest.verify(config.output)):
+        print(f"newsnorm: {drop} is already done in {config.output} (same input, same config); "
+              "nothing to do. Use --force to run it again.", file=sys.stderr)
+        _summary(previous, config.output, 0.0, skipped=True)
+        return 0
+
+    num_shards = config.num_shards or max(1, math.ceil(inputs["bytes"] / AUTO_SHARD_BYTES))
+    run_id = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
+    _clear(config.output, STAGING_DIR)  # leftovers of a killed run
+    staging = FileSystems.join(config.output, STAGING_DIR, run_id)
+
+    options = PipelineOptions(beam_args)
+    std = options.view_as(StandardOptions)
+    if not std.runner:
+        std.runner = default_runner
+    runner = std.runner if isinstance(std.runner, str) else type(std.runner).__name__
+    if config.progress:
+        log.info("running %d file(s) of drop %r on %s, %d shard(s)", len(files), drop, runner,
+                 num_shards)
+    with beam.Pipeline(options=options) as p:
+        graph.build(p, files, drop, staging, config, num_shards)
+    result = p.result
+    results = json.loads(manifest.read_bytes(FileSystems.join(staging, graph.RESULTS_NAME)))
+    publish(staging, config.output, results)
+    finished = time.time()
+    run_info = {"run_id": run_id, "newsnorm_version": version, "runner": runner,
+                "beam_args": list(beam_args), "num_shards": num_shards,
+                "started": _iso(started), "finished": _iso(finished),
+                "seconds": round(finished - started, 3)}
+    cfg = {k: v for k, v in asdict(config).items()}
+    cfg["fingerprint"] = config.fingerprint()
+    stages = _stage_metrics(result)
+    extra_files = []
+    if config.report:
+        extra_files += _write_report(config.output, results, stages, run_info)
+    doc = manifest.build_manifest(results, inputs=inputs, config=cfg, run=run_info,
+                                  stages=stages, extra_files=extra_files)
+    manifest.write_bytes_atomic(FileSystems.join(config.output, manifest.MANIFEST_NAME),
+                                json.dumps(doc, ensure_ascii=False, indent=2).encode("utf-8"))
+    _clear(config.output, STAGING_DIR)
+    _summary(doc, config.output, finished - started)
+    if not doc["counts"]["reconciled"]:
+        print("newsnorm: error: counts do not reconcile (read != written + dead-lettered); "
+              "see manifest.json", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _write_report(out: str, results: list[dict], stages: dict, run_info: dict) -> list[dict]:
+    """report.html (pipeline/report.py) when that module is present."""
+    try:
+        from pipeline import report
+    except ImportError:
+        return []
+    return report.write_report(out, results, stages, run_info)
+
+
+def _iso(ts: float) -> str:
+    return _dt.datetime.fromtimestamp(ts, _dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("newsnorm")
+    except Exception:  # noqa: BLE001 - running from a checkout without install
+        return "0+unknown"
+
+
+def _summary(doc: dict, out: str, seconds: float, skipped: bool = False) -> None:
+    c = doc["counts"]
+    lines = [
+        "",
+        f"newsnorm: drop {doc['input'].get('drop', '')!r} -> {out}"
+        + ("  (already done, skipped)" if skipped else ""),
+        f"  read {c['read']}   written {c['written']}   dead-lettered {c['dead_lettered']}   "
+        + ("counts reconcile" if c["reconciled"] else "COUNTS DO NOT RECONCILE"),
+    ]
+    if c["by_status"]:
+        lines.append("  by status:    " + ", ".join(f"{k} {v}" for k, v in c["by_status"].items()))
+    if c["dead_letter_by_reason"]:
+        lines.append("  dead letters: " + ", ".join(
+            f"{k} {v}" for k, v in c["dead_letter_by_reason"].items()))
+    no_model = {k: v for k, v in c["by_status"].items() if k.startswith("no_model_for_")}
+    if no_model:
+        lines.append("  untranslated: " + ", ".join(f"{v} article(s) {k}" for k, v in
+                                                    no_model.items())
+                     + " (install a model: newsnorm models list)")
+    if not skipped:
+        lines.append(f"  time {seconds:.1f} s")
+    kinds: dict[str, int] = {}
+    for f in doc["files"]:
+        key = f["path"].split("/")[0] + "/*." + f["path"].rsplit(".", 1)[-1] if "/" in f["path"] \
+            else f["path"]
+        kinds[key] = kinds.get(key, 0) + 1
+    lines.append("  files:        " + ", ".join(
+        f"{k} ({v})" if v > 1 else k for k, v in sorted(kinds.items())) + ", manifest.json")
+    print("\n".join(lines), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, force=True)
+    sys.exit(run())

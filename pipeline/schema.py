@@ -1,0 +1,64 @@
+"""The output schemas: one for articles (JSON Lines and Parquet alike) and one for dead letters.
+
+Owns: field names, order and types of what we write. JSON Lines holds exactly the same fields
+in the same order as Parquet; `extra` is a JSON string in both so the schema never changes with
+the input. README "Output layout" documents every field.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+
+REPAIR = pa.struct([
+    ("stage", pa.string()), ("kind", pa.string()), ("fixer", pa.string()),
+    ("field", pa.string()), ("start", pa.int64()), ("end", pa.int64()),
+    ("before", pa.string()), ("after", pa.string()), ("evidence", pa.string()),
+    ("method", pa.string()), ("confidence", pa.float64()),
+])
+
+PARAGRAPH = pa.struct([
+    ("text", pa.string()), ("kind", pa.string()), ("lang", pa.string()),
+    ("lang_confidence", pa.float64()),
+])
+
+PROVENANCE = pa.struct([
+    ("drop", pa.string()), ("file", pa.string()), ("format", pa.string()),
+    ("encoding", pa.string()), ("line", pa.int64()), ("entry", pa.int64()),
+])
+
+ARTICLE_SCHEMA = pa.schema([
+    ("id", pa.string()),
+    ("url", pa.string()),
+    ("source", pa.string()),
+    ("published", pa.string()),
+    ("title", pa.string()),
+    ("body", pa.string()),
+    ("paragraphs", pa.list_(PARAGRAPH)),
+    ("source_lang", pa.string()),
+    ("source_lang_confidence", pa.float64()),
+    ("translation", pa.struct([("status", pa.string()), ("model", pa.string()),
+                               ("model_version", pa.string()), ("reason", pa.string())])),
+    ("mt_origin", pa.struct([("likely", pa.bool_()), ("signals", pa.list_(pa.string()))])),
+    ("repairs", pa.list_(REPAIR)),
+    ("flags", pa.list_(pa.string())),
+    ("related", pa.list_(pa.string())),
+    ("credit", pa.list_(pa.string())),
+    ("status", pa.string()),
+    ("original_title", pa.string()),
+    ("original_body", pa.string()),
+    ("original_lang", pa.string()),
+    ("extra", pa.string()),
+    ("provenance", PROVENANCE),
+])
+
+DEAD_LETTER_FIELDS = ("id", "stage", "reason", "error", "raw", "raw_truncated", "raw_sha256",
+                      "provenance")
+
+
+def to_json_line(record: dict, fields: tuple[str, ...] | None = None) -> str:
+    """One record as one JSON line, fields in schema order, UTF-8 text kept readable."""
+    names = fields or tuple(ARTICLE_SCHEMA.names)
+    ordered = {k: record.get(k) for k in names}
+    return json.dumps(ordered, ensure_ascii=False, separators=(",", ":"))

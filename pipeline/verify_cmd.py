@@ -1,0 +1,26 @@
+"""`newsnorm verify DIR`: the reconciliation check users can run on any output directory."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="newsnorm verify",
+                                     description="check an output directory against its manifest")
+    parser.add_argument("output", help="an output directory written by `newsnorm run`")
+    args = parser.parse_args(argv)
+    from pipeline.manifest import load, verify
+
+    problems = verify(args.output)
+    if problems:
+        for p in problems:
+            print(f"FAIL {p}", file=sys.stderr)
+        print(f"newsnorm verify: {len(problems)} problem(s) in {args.output}", file=sys.stderr)
+        return 1
+    c = load(args.output)["counts"]
+    print(f"OK {args.output}: read {c['read']} = written {c['written']} + dead-lettered "
+          f"{c['dead_lettered']}; every listed file present with its size and sha256")
+    return 0

@@ -1,0 +1,42 @@
+"""Shared test fixtures: paths to the repo's example drop and to ../shared/eval (read in place)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE_DROP = REPO / "examples" / "drop"
+SHARED = Path(os.environ.get("NEWSNORM_SHARED", REPO.parent / "shared"))
+EVAL = SHARED / "eval"
+SEED = SHARED / "seed" / "gaza-truce-machine-translated.txt"
+
+
+def newsnorm_cmd() -> list[str]:
+    """The installed console script next to this interpreter (the one users run)."""
+    exe = Path(sys.executable).with_name("newsnorm")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "pipeline.cli"]
+
+
+def run_cli(*args: str, timeout: float = 300, env: dict | None = None) -> subprocess.CompletedProcess:
+    full_env = dict(os.environ, **(env or {}))
+    return subprocess.run(newsnorm_cmd() + list(args), capture_output=True, text=True,
+                          timeout=timeout, cwd=REPO, env=full_env)
+
+
+@pytest.fixture(scope="session")
+def shared_eval() -> Path:
+    if not EVAL.exists():
+        pytest.skip(f"shared eval data not found at {EVAL}")
+    return EVAL
+
+
+@pytest.fixture(scope="session")
+def seed_text() -> str:
+    if not SEED.exists():
+        pytest.skip(f"seed article not found at {SEED}")
+    return SEED.read_text(encoding="utf-8")

@@ -1,0 +1,431 @@
+"""Reading a drop: format sniffing, decoding, and one parser per format.
+
+Owns: turning the bytes of one input file into parse results, each either an article record
+(transforms.record.new_article) or a dead-letter record. Every input unit (a JSON line, an array
+element, a feed entry, an HTML page, or a whole file that cannot be split) yields exactly one
+result, so `read = articles + dead letters` holds by construction at this stage and the
+manifest checks it still holds at the end.
+
+Formats are recognised from content, not the file name: JSON Lines, a JSON array (or a single
+JSON object), RSS 0.9x/1.0/2.0 and Atom (feedparser, behind an XML entity guard), and HTML pages
+(trafilatura). Nothing here performs network access: feedparser is only ever given bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import re
+import time
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator
+
+from transforms.record import Reject, dead_letter, new_article
+
+STAGE = "parse"
+
+# Whole-file formats (JSON array, feeds, HTML) are parsed in memory; a file above this size is
+# dead-lettered instead of risking the worker. 64 MiB is ~10x the largest real feed we have seen
+# (shared/eval/feeds: 0.2 MB max) and well inside a 2-core/24 GiB worker. JSON Lines streams and
+# is not bound by it; its per-line limit is the article-size limit of the job config.
+MAX_WHOLE_FILE_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ParseLimits:
+    """Limits applied while parsing (from the job config)."""
+
+    max_article_chars: int = 2_000_000
+    max_paragraphs: int = 5_000
+    html_timeout_s: float = 30.0
+
+
+@dataclass
+class ParseResult:
+    """One input unit: exactly one of `article` / `dead` is set."""
+
+    article: dict | None = None
+    dead: dict | None = None
+
+
+# --------------------------------------------------------------------------- sniffing
+
+_BOMS = (
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
+
+
+def bom_encoding(head: bytes) -> str | None:
+    """The encoding named by a byte-order mark, if any.
+
+    >>> bom_encoding(b"\\xff\\xfe{\\x00"), bom_encoding(b"{}")
+    ('utf-16', None)
+    """
+    for bom, enc in _BOMS:
+        if head.startswith(bom):
+            return enc
+    return None
+
+
+_FEED_ROOT = re.compile(rb"<(?:[a-z0-9_-]+:)?(rss|feed|rdf)\b", re.I)
+_HTML_HINT = re.compile(rb"<(!doctype\s+html|html|head|body|div|p|article|meta|title)\b", re.I)
+
+
+def sniff_format(head: bytes) -> str:
+    """Guess the format from the first bytes of a file (BOM-decoded to UTF-8 first).
+
+    >>> sniff_format(b'{"id": 1}\\n{"id": 2}')
+    'jsonl'
+    >>> sniff_format(b'  [ {"id": 1} ]')
+    'json'
+    >>> sniff_format(b'<?xml version="1.0"?><rss version="2.0">')
+    'feed'
+    >>> sniff_format(b'<!DOCTYPE html><html><body>x')
+    'html'
+    >>> sniff_format(b'') , sniff_format(b'hello')
+    ('empty', 'unknown')
+    """
+    text = head.lstrip()
+    if not text:
+        return "empty"
+    first = text[:1]
+    if first == b"{":
+        return "jsonl"
+    if first == b"[":
+        return "json"
+    if first == b"<":
+        probe = re.sub(rb"<!--.*?-->", b"", text[:8192], flags=re.S)
+        feed = _FEED_ROOT.search(probe)
+        html = _HTML_HINT.search(probe)
+        if feed and (not html or feed.start() < html.start()):
+            return "feed"
+        if html:
+            return "html"
+        return "xml"
+    return "unknown"
+
+
+def decode_bytes(data: bytes) -> tuple[str, str]:
+    """Decode bytes to text: BOM, then strict UTF-8, then a detected encoding.
+
+    Returns (text, encoding). The encoding is suffixed with "(detected)" when it was guessed,
+    which the article records as a documented repair. Raises Reject when nothing fits.
+
+    >>> decode_bytes("café".encode("utf-8"))
+    ('café', 'utf-8')
+    >>> decode_bytes("مرحبا بكم في الموقع".encode("cp1256"))[1]
+    'cp1256 (detected)'
+    """
+    enc = bom_encoding(data[:4])
+    if enc:
+        try:
+            return data.decode(enc), enc
+        except UnicodeDecodeError as exc:
+            raise Reject("undecodable_bytes", f"bad {enc} after BOM: {exc}") from exc
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None or best.encoding in (None, "utf_8", "utf-8"):
+        raise Reject("undecodable_bytes", "not UTF-8 and no other encoding fits")
+    name = _ENCODING_NAMES.get(best.encoding, best.encoding)
+    return str(best), f"{name} (detected)"
+
+
+_ENCODING_NAMES = {"windows_1256": "cp1256", "windows_1252": "cp1252", "latin_1": "latin-1",
+                   "iso8859_1": "latin-1", "cp1256": "cp1256", "cp1252": "cp1252"}
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def parse_file(
+    name: str,
+    chunks: Iterable[bytes] | bytes,
+    drop: str,
+    limits: ParseLimits = ParseLimits(),
+) -> Iterator[ParseResult]:
+    """Parse one file of a drop. `chunks` is the file's bytes, or an iterable of its lines.
+
+    Lines are streamed for JSON Lines so a large file is never held whole; other formats are
+    read whole (bounded by MAX_WHOLE_FILE_BYTES).
+    """
+    lines = iter([chunks]) if isinstance(chunks, bytes) else iter(chunks)
+    head = b""
+    buffered: list[bytes] = []
+    # Buffer enough of the file to sniff it (a few lines or 8 KiB).
+    for piece in lines:
+        buffered.append(piece)
+        head += piece
+        if len(head) >= 8192:
+            break
+    prov = {"drop": drop, "file": name, "format": "", "line": 0, "entry": 0, "encoding": ""}
+    enc = bom_encoding(head[:4])
+    if enc and enc != "utf-8-sig":
+        # UTF-16/32 cannot be split on b"\n"; decode the whole file, then treat as UTF-8.
+        data = _read_whole(buffered, lines)
+        if data is None:
+            yield _dead_file(prov, "file_too_large", f"over {MAX_WHOLE_FILE_BYTES} bytes")
+            return
+        try:
+            text = data.decode(enc)
+        except UnicodeDecodeError as exc:
+            yield _dead_file(prov, "undecodable_bytes", f"bad {enc}: {exc}", data)
+            return
+        prov["encoding"] = enc
+        yield from parse_file(name, text.encode("utf-8"), drop, limits) if text.strip() else [
+            _dead_file(prov, "empty_file", "the file holds no data")]
+        return
+    sniff_head = head[3:] if enc == "utf-8-sig" else head
+    fmt = sniff_format(sniff_head)
+    prov["format"] = fmt
+    if fmt == "jsonl":
+        first_line = sniff_head.split(b"\n", 1)[0]
+        if not _is_json_object_line(first_line):
+            # Maybe one pretty-printed JSON object (or not JSON at all): read it whole.
+            data = _read_whole(buffered, lines)
+            if data is not None and _whole_json_value(data) is not None:
+                prov["format"] = "json"
+                yield from _parse_json_whole(data, prov, limits)
+                return
+            buffered, lines = [data or b""], iter(())
+        yield from _parse_jsonl(_iter_lines(buffered, lines), prov, limits)
+        return
+    data = _read_whole(buffered, lines)
+    if data is None:
+        yield _dead_file(prov, "file_too_large", f"over {MAX_WHOLE_FILE_BYTES} bytes")
+        return
+    if fmt == "empty":
+        yield _dead_file(prov, "empty_file", "the file holds no data", data)
+    elif fmt == "json":
+        yield from _parse_json_whole(data, prov, limits)
+    elif fmt == "feed":
+        from transforms.feeds import parse_feed
+
+        yield from parse_feed(data, prov, limits)
+    elif fmt == "html":
+        from transforms.html_page import parse_html
+
+        yield from parse_html(data, prov, limits)
+    elif fmt == "xml":
+        yield _dead_file(prov, "not_a_feed", "XML document whose root is not rss/feed/rdf", data)
+    else:
+        yield _dead_file(prov, "unknown_format",
+                         "not JSON Lines, JSON, RSS/Atom or HTML (sniffed from content)", data)
+
+
+def _read_whole(buffered: list[bytes], rest: Iterator[bytes]) -> bytes | None:
+    size = sum(len(b) for b in buffered)
+    parts = list(buffered)
+    for piece in rest:
+        size += len(piece)
+        if size > MAX_WHOLE_FILE_BYTES:
+            return None
+        parts.append(piece)
+    if size > MAX_WHOLE_FILE_BYTES:
+        return None
+    return b"".join(parts)
+
+
+def _iter_lines(buffered: list[bytes], rest: Iterator[bytes]) -> Iterator[bytes]:
+    """Re-split chunks into lines (chunks may already be lines; bytes may be a whole file)."""
+    pending = b""
+    for piece in _chain(buffered, rest):
+        pending += piece
+        while True:
+            nl = pending.find(b"\n")
+            if nl < 0:
+                break
+            yield pending[: nl + 1]
+            pending = pending[nl + 1:]
+    if pending:
+        yield pending
+
+
+def _chain(first: list[bytes], rest: Iterator[bytes]) -> Iterator[bytes]:
+    yield from first
+    yield from rest
+
+
+def _is_json_object_line(line: bytes) -> bool:
+    try:
+        return isinstance(json.loads(line.decode("utf-8", "replace")), dict)
+    except ValueError:
+        return False
+
+
+def _whole_json_value(data: bytes) -> Any:
+    try:
+        text, _ = decode_bytes(data)
+        return json.loads(text)
+    except (Reject, ValueError):
+        return None
+
+
+def _dead_file(prov: dict, reason: str, error: str, raw: Any = b"") -> ParseResult:
+    return ParseResult(dead=dead_letter(STAGE, reason, error, raw, prov))
+
+
+def check_limits(article: dict, limits: ParseLimits) -> None:
+    """Reject an article above the configured size limits (before any stage works on it)."""
+    size = len(article["title"]) + len(article["body"]) + len(article["original_body"])
+    if size > limits.max_article_chars:
+        raise Reject("article_too_large",
+                     f"{size} characters > max_article_chars={limits.max_article_chars}")
+    paragraphs = article["body"].count("\n\n") + 1 if article["body"] else 0
+    if paragraphs > limits.max_paragraphs:
+        raise Reject("too_many_paragraphs",
+                     f"{paragraphs} paragraphs > max_paragraphs={limits.max_paragraphs}")
+
+
+def make_article(fields: dict, raw: Any, prov: dict, limits: ParseLimits) -> ParseResult:
+    """fields -> ParseResult, turning a Reject into a dead letter."""
+    try:
+        article = new_article(fields, prov)
+        check_limits(article, limits)
+        return ParseResult(article=article)
+    except Reject as rej:
+        return ParseResult(dead=dead_letter(STAGE, rej.reason, rej.detail, raw, prov,
+                                            _id_of(fields)))
+
+
+def _id_of(fields: Any) -> str | None:
+    if isinstance(fields, dict) and isinstance(fields.get("id"), (str, int)):
+        return str(fields["id"])
+    return None
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def _parse_jsonl(lines: Iterable[bytes], prov: dict, limits: ParseLimits) -> Iterator[ParseResult]:
+    prov = dict(prov, format="jsonl")
+    seen_any = False
+    for number, raw_line in enumerate(lines, start=1):
+        line_prov = dict(prov, line=number)
+        if not raw_line.strip():
+            continue  # blank lines separate nothing; counted as no unit (README: input record)
+        seen_any = True
+        if len(raw_line) > limits.max_article_chars * 4:  # 4 bytes per char at most in UTF-8
+            yield ParseResult(dead=dead_letter(STAGE, "article_too_large",
+                                               f"line of {len(raw_line)} bytes", raw_line,
+                                               line_prov))
+            continue
+        try:
+            text, encoding = decode_bytes(raw_line)
+        except Reject as rej:
+            yield ParseResult(dead=dead_letter(STAGE, rej.reason, rej.detail, raw_line, line_prov))
+            continue
+        line_prov["encoding"] = encoding
+        yield _record_from_json_text(text.strip().lstrip("\ufeff"), line_prov, limits)
+    if not seen_any:
+        yield _dead_file(dict(prov, format="jsonl"), "empty_file", "only blank lines")
+
+
+def _record_from_json_text(text: str, prov: dict, limits: ParseLimits) -> ParseResult:
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        reason = "truncated_json" if _looks_truncated(text, exc) else "invalid_json"
+        return ParseResult(dead=dead_letter(STAGE, reason, str(exc)[:300], text, prov))
+    return _record_from_value(value, text, prov, limits)
+
+
+def _record_from_value(value: Any, raw: Any, prov: dict, limits: ParseLimits) -> ParseResult:
+    if not isinstance(value, dict):
+        return ParseResult(dead=dead_letter(
+            STAGE, "not_an_object", f"a JSON {type(value).__name__} is not an article record",
+            raw, prov))
+    return make_article(value, raw, prov, limits)
+
+
+def _looks_truncated(text: str, exc: Exception) -> bool:
+    msg = str(exc)
+    return isinstance(exc, ValueError) and (
+        "Unterminated string" in msg
+        or "Expecting" in msg and getattr(exc, "pos", -1) >= len(text.rstrip()) - 1
+    )
+
+
+def _parse_json_whole(data: bytes, prov: dict, limits: ParseLimits) -> Iterator[ParseResult]:
+    """A JSON array of records (or one object). A truncated array keeps every element that
+    parsed completely and dead-letters the rest as one unit."""
+    prov = dict(prov, format="json")
+    try:
+        text, encoding = decode_bytes(data)
+    except Reject as rej:
+        yield _dead_file(prov, rej.reason, rej.detail, data)
+        return
+    prov["encoding"] = encoding
+    text = text.lstrip("\ufeff").strip()
+    if text.startswith("{"):
+        yield _record_from_json_text(text, dict(prov, entry=1), limits)
+        return
+    decoder = json.JSONDecoder()
+    pos, entry = 1, 0  # after "["
+    while True:
+        pos = _skip_ws(text, pos)
+        if pos < len(text) and text[pos] == "]":
+            if _skip_ws(text, pos + 1) < len(text):
+                yield _dead_file(dict(prov, entry=entry + 1), "invalid_json",
+                                 "data after the closing ]", text[pos + 1:])
+            return
+        if pos >= len(text):
+            yield _dead_file(dict(prov, entry=entry + 1), "truncated_json",
+                             "the array is not closed", "")
+            return
+        entry += 1
+        try:
+            value, end = decoder.raw_decode(text, pos)
+        except (ValueError, RecursionError) as exc:
+            reason = "truncated_json" if _looks_truncated(text, exc) else "invalid_json"
+            yield _dead_file(dict(prov, entry=entry), reason,
+                             f"array element {entry}: {str(exc)[:200]}", text[pos:])
+            return
+        yield _record_from_value(value, text[pos:end], dict(prov, entry=entry), limits)
+        pos = _skip_ws(text, end)
+        if pos < len(text) and text[pos] == ",":
+            pos += 1
+
+
+def _skip_ws(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos] in " \t\r\n":
+        pos += 1
+    return pos
+
+
+# --------------------------------------------------------------------------- small helpers
+
+
+def iso_date(struct_time: Any) -> str:
+    """feedparser's parsed time -> ISO 8601 UTC.
+
+    >>> iso_date(time.struct_time((2023, 11, 30, 18, 5, 0, 3, 334, 0)))
+    '2023-11-30T18:05:00Z'
+    >>> iso_date(None)
+    ''
+    """
+    if not struct_time:
+        return ""
+    try:
+        return _dt.datetime(*struct_time[:6]).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (TypeError, ValueError):
+        return ""
+
+
+def lang_code(value: str | None) -> str:
+    """A declared language tag -> its primary subtag.
+
+    >>> lang_code("fr-FR"), lang_code("ar_SA"), lang_code(None)
+    ('fr', 'ar', '')
+    """
+    if not value:
+        return ""
+    return re.split(r"[-_]", value.strip().lower(), maxsplit=1)[0][:8]

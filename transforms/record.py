@@ -1,0 +1,232 @@
+"""The article record that travels through the pipeline, and the dead-letter record.
+
+Owns: field names, stable ids, the `Reject` signal a stage raises to dead-letter an article,
+and the helpers that turn a failure into a dead-letter record. Nothing here knows Beam.
+
+Inside the pipeline an article is a plain dict. `title` and `body` are strings; `body` keeps
+paragraphs separated by one blank line ("\\n\\n") from parse to write, so that every change can
+be logged as a span edit on one string and replayed (see transforms/replay.py). Per-paragraph
+facts (language, heading) are lists indexed like `split_paragraphs(body)`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any, Iterable, Mapping
+
+# Input fields of the JSON Lines record (README "Input record").
+INPUT_FIELDS = (
+    "id",
+    "url",
+    "source",
+    "published",
+    "title",
+    "body",
+    "lang",
+    "original_title",
+    "original_body",
+    "original_lang",
+)
+
+PARAGRAPH_SEP = "\n\n"
+
+# A dead letter keeps at most this much of the raw input. Enough to see and replay a real
+# article (the longest article in shared/eval/news is ~6 kB); huge poison lines are cut so the
+# dead-letter file cannot itself become the memory problem. `raw_truncated` says when it was cut
+# and `raw_sha256` still identifies the full input.
+MAX_RAW_CHARS = 64 * 1024
+
+
+class Reject(Exception):
+    """Raised by a stage to send the article to the dead letters with a reason.
+
+    `reason` is a short snake_case code (counted in the manifest); `detail` is for humans.
+    """
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
+def stable_id(url: str | None, title: str | None, body: str | None = None) -> str:
+    """A stable id from url+title (and body only when both are missing).
+
+    >>> stable_id("https://x.test/a", "Hello")
+    'h-2899ce1610f7aea9'
+    >>> stable_id("https://x.test/a", "Hello") == stable_id("https://x.test/a", "Hello")
+    True
+    """
+    key = f"{url or ''}\n{title or ''}"
+    if not (url or title):
+        key += "\n" + (body or "")
+    return "h-" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def normalise_id(value: Any) -> str | None:
+    """Ids from feeds may be ints or padded strings; an empty id is no id.
+
+    >>> normalise_id(" 42 "), normalise_id(7), normalise_id(""), normalise_id(None)
+    ('42', '7', None, None)
+    """
+    if value is None or isinstance(value, (dict, list, bool)):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+_BLANK_LINES = re.compile(r"\n[ \t\r\f\v]*\n\s*")
+
+
+def join_paragraphs(paragraphs: Iterable[str]) -> str:
+    """Paragraphs -> the body string, dropping empty ones.
+
+    >>> join_paragraphs(["a", " ", "b\\n"])
+    'a\\n\\nb'
+    """
+    return PARAGRAPH_SEP.join(p.strip() for p in paragraphs if p and p.strip())
+
+
+def canonical_body(body: str) -> str:
+    """Any run of blank lines becomes exactly one; line ends are \\n.
+
+    >>> canonical_body("a\\r\\n\\r\\n\\r\\nb\\nc")
+    'a\\n\\nb\\nc'
+    """
+    body = body.replace("\r\n", "\n").replace("\r", "\n")
+    return _BLANK_LINES.sub(PARAGRAPH_SEP, body).strip()
+
+
+def split_paragraphs(body: str) -> list[str]:
+    """The body string -> paragraphs (the inverse of join_paragraphs on canonical bodies).
+
+    >>> split_paragraphs("a\\n\\nb")
+    ['a', 'b']
+    >>> split_paragraphs("")
+    []
+    """
+    return [p for p in body.split(PARAGRAPH_SEP) if p] if body else []
+
+
+def new_article(fields: Mapping[str, Any], provenance: Mapping[str, Any]) -> dict:
+    """Build the working record from parsed input fields. Unknown fields go under `extra`.
+
+    Raises Reject when the record cannot be an article.
+    """
+    title = _as_text(fields.get("title"), "title")
+    body_value = fields.get("body")
+    if isinstance(body_value, list):
+        if not all(isinstance(p, str) for p in body_value):
+            raise Reject("bad_field_type", "body list must hold strings only")
+        body = join_paragraphs(body_value)
+    else:
+        body = _as_text(body_value, "body")
+    body = canonical_body(body)
+    title = " ".join(title.split())
+    if not title and not body:
+        raise Reject("no_title_no_body", "the record has neither a title nor a body")
+    url = _as_text(fields.get("url"), "url").strip()
+    original_body = fields.get("original_body")
+    if isinstance(original_body, list):
+        original_body = join_paragraphs(str(p) for p in original_body)
+    article = {
+        "id": normalise_id(fields.get("id")) or stable_id(url, title, body),
+        "url": url,
+        "source": _as_text(fields.get("source"), "source").strip(),
+        "published": _as_text(fields.get("published"), "published").strip(),
+        "title": title,
+        "body": body,
+        "lang": _as_text(fields.get("lang"), "lang").strip().lower(),
+        "original_title": _as_text(fields.get("original_title"), "original_title"),
+        "original_body": canonical_body(_as_text(original_body, "original_body")),
+        "original_lang": _as_text(fields.get("original_lang"), "original_lang").strip().lower(),
+        "extra": {k: v for k, v in fields.items() if k not in INPUT_FIELDS},
+        "provenance": dict(provenance),
+        # Filled by the stages; present from the start so every stage sees one shape.
+        "input_title": title,
+        "input_body": body,
+        "repairs": [],
+        "flags": [],
+        "related": [],
+        "credit": [],
+        "mt_origin": {"likely": False, "signals": []},
+        "paragraph_langs": [],
+        "headings": [],
+        "source_lang": "",
+        "source_lang_confidence": 0.0,
+        "route": "",
+        "translation": {"status": "not_needed", "model": "", "model_version": "", "reason": ""},
+        "status": "",
+    }
+    return article
+
+
+def _as_text(value: Any, name: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise Reject("bad_field_type", f"field {name!r} must be a string, got {type(value).__name__}")
+
+
+def raw_excerpt(raw: Any) -> tuple[str, bool, str]:
+    """(raw text capped at MAX_RAW_CHARS, whether it was cut, sha256 of the full raw)."""
+    if isinstance(raw, bytes):
+        digest = hashlib.sha256(raw).hexdigest()
+        text = raw.decode("utf-8", "replace")
+    else:
+        text = raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False, default=str)
+        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    # Lone surrogates cannot be written as UTF-8; keep them visible as escapes.
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    cut = len(text) > MAX_RAW_CHARS
+    return (text[:MAX_RAW_CHARS] if cut else text), cut, digest
+
+
+def dead_letter(
+    stage: str,
+    reason: str,
+    error: str,
+    raw: Any,
+    provenance: Mapping[str, Any],
+    article_id: str | None = None,
+) -> dict:
+    """A dead-letter record: what failed, where, why, and the raw input to replay it."""
+    text, cut, digest = raw_excerpt(raw)
+    return {
+        "id": article_id or "",
+        "stage": stage,
+        "reason": reason,
+        "error": error,
+        "raw": text,
+        "raw_truncated": cut,
+        "raw_sha256": digest,
+        "provenance": dict(provenance),
+    }
+
+
+def article_as_raw(article: Mapping[str, Any]) -> dict:
+    """The input view of a working article, for dead letters raised after parsing."""
+    raw = {k: article.get(k) for k in INPUT_FIELDS}
+    raw["title"] = article.get("input_title", raw.get("title"))
+    raw["body"] = article.get("input_body", raw.get("body"))
+    if article.get("extra"):
+        raw.update(article["extra"])
+    return raw
+
+
+def sort_key_for_provenance(prov: Mapping[str, Any]) -> str:
+    """Deterministic order of inputs: file, then line, then entry index.
+
+    >>> sort_key_for_provenance({"file": "a.jsonl", "line": 3})
+    'a.jsonl\\x00000000003\\x00000000000'
+    """
+    return "%s\x00%09d\x00%09d" % (
+        prov.get("file", ""),
+        int(prov.get("line") or 0),
+        int(prov.get("entry") or 0),
+    )
