@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 OUT    ?= out/demo
 
-.PHONY: demo test install clean
+.PHONY: demo test gates install clean
 
 $(BIN)/newsnorm: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,11 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest
+	$(MAKE) gates
+
+# Quality gates on ../shared/eval: each prints its scores and floors, and fails below a floor.
+gates: install
+	@echo "quality gates: (none yet)"
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -40,3 +40,19 @@ def seed_text() -> str:
     if not SEED.exists():
         pytest.skip(f"seed article not found at {SEED}")
     return SEED.read_text(encoding="utf-8")
+
+
+# Hypothesis profiles: "ci" is bounded so CI stays well inside its time limit; "long" is for a
+# run by hand (HYPOTHESIS_PROFILE=long make test). The per-target example counts are listed in
+# the README test-suite summary.
+try:
+    from hypothesis import HealthCheck, settings
+
+    settings.register_profile("ci", max_examples=200, deadline=None, derandomize=True,
+                              suppress_health_check=[HealthCheck.too_slow])
+    settings.register_profile("dev", max_examples=100, deadline=None)
+    settings.register_profile("long", max_examples=5000, deadline=None,
+                              suppress_health_check=[HealthCheck.too_slow])
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+except ImportError:  # hypothesis is in the [test] extra
+    pass
