@@ -24,7 +24,7 @@ test: install
 
 # Quality gates on ../shared/eval: each prints its scores and floors, and fails below a floor.
 gates: install
-	@echo "quality gates: (none yet)"
+	$(BIN)/python -m evals.repair_numbers
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -27,6 +27,7 @@ from pipeline.schema import ARTICLE_SCHEMA, DEAD_LETTER_FIELDS, to_json_line
 from pipeline.stages import DEAD, NAMESPACE, apply_stages, describe_exception
 from transforms.ingest import ParseLimits, parse_file
 from transforms.record import dead_letter, sort_key_for_provenance
+from transforms.repair import attach_siblings
 
 log = logging.getLogger("newsnorm")
 
@@ -226,7 +227,15 @@ def build(p: beam.Pipeline, files: list[tuple[str, str]], drop: str, staging: st
         | "Group by id" >> beam.GroupByKey()
         | "Dedupe" >> beam.ParDo(DedupeFn()).with_outputs(DEAD, main="articles")
     )
-    cleaned, stage_deads = apply_stages(deduped.articles, config)
+    # Repair evidence (issue 7): an English article and its other-language version at the same
+    # URL see each other. Articles without a URL are their own group.
+    with_siblings = (
+        deduped.articles
+        | "Key by url" >> beam.Map(lambda a: (a.get("url") or "\x00" + a["id"], a))
+        | "Group by url" >> beam.GroupByKey()
+        | "Siblings" >> beam.FlatMap(lambda kv: attach_siblings(list(kv[1])))
+    )
+    cleaned, stage_deads = apply_stages(with_siblings, config)
     dead = (
         [parsed[DEAD], deduped[DEAD], *stage_deads]
         | "Flatten dead letters" >> beam.Flatten()

@@ -53,6 +53,8 @@ class JobConfig:
     device: str = "cpu"
     # Language detection: below this confidence the answer is "und" rather than a guess.
     lang_min_confidence: float = 0.0
+    # Repair (issue 7): optional file of canonical name spellings, one per line ("Yoav Gallant").
+    name_gazetteer: str = ""
     report: bool = True
     progress: bool = True
 
@@ -88,6 +90,8 @@ def add_job_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParse
                         help="CTranslate2 compute type; auto = int8 on CPU")
     parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default=d.device)
     parser.add_argument("--lang_min_confidence", type=float, default=d.lang_min_confidence)
+    parser.add_argument("--name_gazetteer", default=d.name_gazetteer,
+                        help="file of canonical name spellings, one per line (repair stage)")
     parser.add_argument("--no_report", dest="report", action="store_false",
                         help="do not write report.html")
     parser.add_argument("--quiet", dest="progress", action="store_false",
