@@ -1,9 +1,225 @@
-"""Text normalisation (issue 4 fills this): ftfy, NFC, control and zero-width characters."""
+"""Text normalisation: small pure fixers, each one job, each change logged and replayable.
+
+Owns: mojibake and broken Unicode (ftfy, conservatively configured), NFC, control and
+zero-width characters, odd spaces, Arabic-script tidying that does not change meaning (tatweel,
+presentation forms), and French typography in English text. Each fixer is a plain function
+`str -> list of edits` on the current text, registered by name; `FixerConfig` (immutable) says
+which run. `fix_text_with_steps` returns the text and the log steps (transforms/replay.py).
+
+Never NFKC on the whole text: it damages "½" and full-width forms (notes/peer-issues.md §12);
+only Arabic presentation forms are mapped to their base letters.
+"""
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from typing import Callable, NamedTuple
+
+from transforms.replay import apply_edits, diff_steps
 from transforms.stage import Stage as _Base
+
+Edit = tuple[int, int, str]
+STAGE = "normalize"
+
+
+# ----------------------------------------------------------------------------- fixers
+
+
+def fix_mojibake(text: str) -> str:
+    """ftfy's encoding repair, with everything that changes meaningful characters turned off
+    (curly quotes, full-width forms and ligatures stay as they are).
+
+    >>> fix_mojibake("The cafÃ© reopened")
+    'The café reopened'
+    >>> fix_mojibake("« Nous voulons agir vite »")
+    '« Nous voulons agir vite »'
+    """
+    import ftfy
+
+    return ftfy.fix_text(
+        text,
+        unescape_html=False,
+        uncurl_quotes=False,
+        fix_character_width=False,
+        fix_latin_ligatures=False,
+        fix_line_breaks=False,
+        normalization=None,
+        remove_control_chars=False,
+    )
+
+
+def normalize_nfc(text: str) -> str:
+    """>>> normalize_nfc("cafe\\u0301") == "caf\\u00e9"
+    True
+    """
+    return unicodedata.normalize("NFC", text)
+
+
+# C0/C1 controls except \n and \t; zero-width space, word joiner, BOM, soft hyphen; bidi
+# embeddings/overrides/isolates and LRM/RLM/ALM (formatting noise in extracted text). ZWNJ and
+# ZWJ (U+200C/U+200D) are kept: they carry meaning in Persian/Urdu and in emoji.
+_INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u2060\ufeff\u00ad"
+                        "\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069\ufff9-\ufffb\ud800-\udfff]")
+
+
+def remove_invisible(text: str) -> list[Edit]:
+    """Controls, zero-width and bidi formatting characters (and lone surrogates).
+
+    >>> remove_invisible("a\\u200bb\\u200fc")
+    [(1, 2, ''), (3, 4, '')]
+    """
+    return [(m.start(), m.end(), "") for m in _INVISIBLE.finditer(text)]
+
+
+_ODD_SPACE = re.compile("[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\t]+")
+_SPACE_RUN = re.compile(r" {2,}")
+_TRAILING = re.compile(r" +(?=\n)|^ +", re.M)
+
+
+def normalize_spaces(text: str) -> list[Edit]:
+    """Odd spaces (NBSP, narrow NBSP, thin, tab...) to one space; runs of spaces to one; no
+    spaces at line ends or starts. Numbers such as "30 000" keep their (now plain) space,
+    which transforms/numbers.py still reads as French grouping.
+
+    >>> t = "a\\u00a0b  c \\nd"
+    >>> [(s, e, r) for s, e, r in normalize_spaces(t)]
+    [(1, 2, ' ')]
+    """
+    edits = [(m.start(), m.end(), " ") for m in _ODD_SPACE.finditer(text)]
+    if edits:
+        return edits
+    edits = [(m.start(), m.end(), " ") for m in _SPACE_RUN.finditer(text)]
+    if edits:
+        return edits
+    return [(m.start(), m.end(), "") for m in _TRAILING.finditer(text)]
+
+
+_TATWEEL = re.compile("(?<=[\u0620-\u064a\u066e-\u06d3])\u0640+|\u0640+(?=[\u0620-\u064a\u066e-\u06d3])")
+
+
+def remove_tatweel(text: str) -> list[Edit]:
+    """Tatweel (kashida) is elongation only, between Arabic letters.
+
+    >>> remove_tatweel("الســـلام")
+    [(3, 6, '')]
+    """
+    return [(m.start(), m.end(), "") for m in _TATWEEL.finditer(text)]
+
+
+_PRESENTATION = re.compile("[\ufb50-\ufdff\ufe70-\ufefe]+")
+
+
+def arabic_presentation_forms(text: str) -> list[Edit]:
+    """Arabic presentation forms (legacy shaping code points) to base letters (NFKC on those
+    characters only).
+
+    >>> arabic_presentation_forms("\\ufefb")
+    [(0, 1, 'لا')]
+    """
+    return [(m.start(), m.end(), unicodedata.normalize("NFKC", m.group()))
+            for m in _PRESENTATION.finditer(text)]
+
+
+_FRENCH_PUNCT_SPACE = re.compile(r"(?<=[A-Za-z0-9)\]»\"'’])[ \u00a0\u202f]+(?=[:;!?](?:\s|$))")
+
+
+def french_punctuation_spacing(text: str) -> list[Edit]:
+    """The space French puts before ":;!?" removed (for English text only: see Stage).
+
+    >>> french_punctuation_spacing("Source : Al Jazeera ; more ?")
+    [(6, 7, ''), (19, 20, ''), (26, 27, '')]
+    """
+    return [(m.start(), m.end(), "") for m in _FRENCH_PUNCT_SPACE.finditer(text)]
+
+
+# Registry: name -> (kind, function). Functions returning str are diffed; others give edits.
+FIXERS: dict[str, tuple[str, Callable]] = {
+    "fix_mojibake": ("mojibake", fix_mojibake),
+    "normalize_nfc": ("unicode", normalize_nfc),
+    "remove_invisible": ("invisible_char", remove_invisible),
+    "remove_tatweel": ("arabic_tatweel", remove_tatweel),
+    "arabic_presentation_forms": ("arabic_presentation_form", arabic_presentation_forms),
+    "normalize_spaces": ("whitespace", normalize_spaces),
+}
+
+
+class FixerConfig(NamedTuple):
+    """Which fixers run, in order (immutable, like ftfy's TextFixerConfig)."""
+
+    fixers: tuple[str, ...] = ("fix_mojibake", "remove_invisible", "normalize_nfc",
+                               "arabic_presentation_forms", "remove_tatweel", "normalize_spaces")
+
+
+# Each fixer is re-run until it changes nothing (spaces need two passes: odd spaces, then
+# runs); 4 passes is more than any input in the tests needs and bounds the work.
+MAX_PASSES = 4
+
+
+def fix_text_with_steps(text: str, field: str, config: FixerConfig = FixerConfig(),
+                        stage: str = STAGE) -> tuple[str, list[dict]]:
+    """Run the configured fixers; return the fixed text and the replayable steps.
+
+    >>> fixed, steps = fix_text_with_steps("Le  cafÃ©\\u200b ouvre", "title")
+    >>> fixed, [s["fixer"] for s in steps]
+    ('Le café ouvre', ['fix_mojibake', 'remove_invisible', 'normalize_spaces'])
+    """
+    steps: list[dict] = []
+    for _ in range(MAX_PASSES):
+        text, new = _one_pass(text, field, config, stage)
+        if not new:
+            break
+        steps.extend(new)
+    return text, steps
+
+
+def _one_pass(text: str, field: str, config: FixerConfig, stage: str) -> tuple[str, list[dict]]:
+    # The chain runs to a fixed point (fix_text_with_steps): removing a control character can
+    # create a sequence another fixer acts on (found by the property test: "ß\x08¢").
+    steps: list[dict] = []
+    for name in config.fixers:
+        kind, fn = FIXERS[name]
+        for _ in range(MAX_PASSES):
+            result = fn(text)
+            if isinstance(result, str):
+                if result == text:
+                    break
+                new_steps = diff_steps(stage, name, kind, field, text, result)
+                text = result
+            else:
+                if not result:
+                    break
+                text, new_steps = apply_edits(stage, name, kind, field, text, result)
+                if not new_steps:
+                    break
+            steps.extend(new_steps)
+    return text, steps
+
+
+def fix_text(text: str, config: FixerConfig = FixerConfig()) -> str:
+    """The fixed text only (for callers that do not need the log)."""
+    return fix_text_with_steps(text, "text", config)[0]
 
 
 class Stage(_Base):
     name = "normalize"
+
+    def process(self, article: dict) -> dict:
+        for field in ("title", "body"):
+            text, steps = fix_text_with_steps(article[field], field)
+            if field == "body":
+                from transforms.record import canonical_body
+
+                canon = canonical_body(text)
+                if canon != text:
+                    from transforms.replay import diff_steps as _diff
+
+                    steps += _diff(STAGE, "paragraph_breaks", "whitespace", field, text, canon)
+                    text = canon
+            article[field] = text
+            article["repairs"].extend(steps)
+        for field in ("original_title", "original_body"):
+            # The source-language original is evidence for repair: tidy it the same way, but
+            # it is not output text, so its changes are not part of the replay log.
+            article[field] = fix_text(article.get(field) or "")
+        return article

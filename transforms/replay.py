@@ -1,0 +1,110 @@
+"""The repair log as replayable span edits (the idea of ftfy's fix_and_explain / apply_plan).
+
+Owns: the one way a change to `title` or `body` is recorded. A step says: in field F, the text
+between `start` and `end` (offsets into F as it was just before this step) was `before` and
+became `after`. Replaying the steps in order on the input text gives the output text, which the
+tests check over the golden cases and every stage that edits text.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Iterable, Sequence
+
+
+class ReplayError(ValueError):
+    """A step does not fit the text it is applied to."""
+
+
+def make_step(stage: str, fixer: str, kind: str, field: str, text: str, start: int, end: int,
+              replacement: str, evidence: str = "", method: str = "rule",
+              confidence: float = 1.0) -> dict:
+    """A log step replacing text[start:end] by `replacement`.
+
+    >>> s = make_step("normalize", "fix", "spaces", "body", "a  b", 1, 3, " ")
+    >>> (s["start"], s["end"], s["before"], s["after"])
+    (1, 3, '  ', ' ')
+    """
+    return {
+        "stage": stage, "kind": kind, "fixer": fixer, "field": field,
+        "start": start, "end": end, "before": text[start:end], "after": replacement,
+        "evidence": evidence, "method": method, "confidence": confidence,
+    }
+
+
+def apply_step(text: str, step: dict) -> str:
+    """Apply one step, checking that the text it replaces is what the step says.
+
+    >>> apply_step("a-b", {"start": 1, "end": 2, "before": "-", "after": "+"})
+    'a+b'
+    """
+    start, end = int(step["start"]), int(step["end"])
+    if text[start:end] != step["before"]:
+        raise ReplayError(f"step {step.get('fixer')!r} expects {step['before']!r} at "
+                          f"{start}:{end}, found {text[start:end]!r}")
+    return text[:start] + step["after"] + text[end:]
+
+
+def replay(text: str, steps: Iterable[dict]) -> str:
+    """Apply steps in order.
+
+    >>> replay("x  y", [{"start": 1, "end": 3, "before": "  ", "after": " "}])
+    'x y'
+    """
+    for step in steps:
+        text = apply_step(text, step)
+    return text
+
+
+def replay_article_field(article_or_record: dict, field: str, input_text: str) -> str:
+    """Replay the logged steps of one field ("title" or "body") on its input text."""
+    return replay(input_text, (s for s in article_or_record.get("repairs", [])
+                               if s.get("field") == field))
+
+
+def apply_edits(stage: str, fixer: str, kind: str, field: str, text: str,
+                edits: Sequence[tuple[int, int, str]], evidence: str = "",
+                method: str = "rule", confidence: float = 1.0) -> tuple[str, list[dict]]:
+    """Apply non-overlapping edits (start, end, replacement), given on the original text,
+    left to right; returns the new text and one step per edit with shifted offsets.
+
+    >>> t, steps = apply_edits("s", "f", "k", "body", "a  b  c", [(1, 3, " "), (4, 6, " ")])
+    >>> t, [(s["start"], s["end"]) for s in steps]
+    ('a b c', [(1, 3), (3, 5)])
+    """
+    steps: list[dict] = []
+    shift = 0
+    out = text
+    last_end = -1
+    for start, end, replacement in sorted(edits):
+        if start < last_end:
+            continue  # overlapping edit: the earlier one wins
+        s, e = start + shift, end + shift
+        if out[s:e] == replacement:
+            last_end = end
+            continue
+        steps.append(make_step(stage, fixer, kind, field, out, s, e, replacement, evidence,
+                               method, confidence))
+        out = out[:s] + replacement + out[e:]
+        shift += len(replacement) - (end - start)
+        last_end = end
+    return out, steps
+
+
+def diff_steps(stage: str, fixer: str, kind: str, field: str, before: str, after: str,
+               method: str = "rule") -> list[dict]:
+    """Steps that turn `before` into `after`, for fixers that are not span-based (ftfy).
+
+    >>> [ (s["before"], s["after"]) for s in diff_steps("s", "f", "k", "t", "cafÃ© ok", "café ok")]
+    [('Ã©', 'é')]
+    """
+    if before == after:
+        return []
+    matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
+    edits = [(i1, i2, after[j1:j2]) for tag, i1, i2, j1, j2 in matcher.get_opcodes()
+             if tag != "equal"]
+    out, steps = apply_edits(stage, fixer, kind, field, before, edits, method=method)
+    if out != after:  # cannot happen with difflib opcodes; keep the log honest if it does
+        steps = [make_step(stage, fixer, kind, field, before, 0, len(before), after,
+                           method=method)]
+    return steps
