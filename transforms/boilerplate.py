@@ -163,7 +163,7 @@ def _paragraph_spans(body: str) -> list[tuple[int, int]]:
 
 
 def paragraph_deletions(body: str, indexes: list[int]) -> list[tuple[int, int, int]]:
-    """Non-overlapping (index, start, end) spans that delete paragraphs with one separator
+    r"""Non-overlapping (index, start, end) spans that delete paragraphs with one separator
     each, so the remaining body keeps exactly one blank line between paragraphs. A paragraph
     deletes its following separator, except in a removed run that reaches the end of the body,
     where each deletes its preceding separator.
