@@ -25,6 +25,7 @@ test: install
 # Quality gates on ../shared/eval: each prints its scores and floors, and fails below a floor.
 gates: install
 	$(BIN)/python -m evals.repair_numbers
+	$(BIN)/python -m evals.langid
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

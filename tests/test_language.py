@@ -1,0 +1,103 @@
+"""Language detection and routing."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from pipeline.options import JobConfig
+from transforms import language
+from transforms.langid import Detector
+from transforms.record import new_article
+
+
+@pytest.fixture(scope="module")
+def detector():
+    return Detector(min_confidence=language.DEFAULT_MIN_CONFIDENCE)
+
+
+@pytest.mark.parametrize("text,reason", [
+    ("", "empty"), ("   ", "empty"), ("123 456 7,890", "no_language_signal"),
+    ("https://example.org/a/b?c=1 www.x.test", "no_language_signal"),
+    ("😀🎉👍", "no_language_signal"), ("#gaza @afp", "no_language_signal"),
+])
+def test_no_signal_is_und_with_reason_never_an_exception(detector, text, reason):
+    r = detector.detect(text)
+    assert r.lang == "und" and r.reason == reason
+
+
+def test_mixed_rtl_ltr_paragraph(detector):
+    r = detector.detect("قال الرئيس إن المحادثات ستستأنف The president said talks resume soon")
+    assert r.lang == "mixed" and r.reason.startswith("scripts:")
+
+
+@pytest.mark.parametrize("text,lang", [
+    ("The ministry said the talks would resume on Friday after a week of clashes.", "en"),
+    ("Le ministre a annoncé mardi une enveloppe pour les communes rurales.", "fr"),
+    ("أعلنت الأمم المتحدة يوم الخميس وصول شاحنات المساعدات إلى قطاع غزة.", "ar"),
+    ("این یک آزمایش است که پیش می رود و کار ادامه دارد", "fa"),
+    ("Ђоковић је освојио турнир у Београду", "sr"),
+    ("Правительство объявило о новых мерах поддержки", "ru"),
+    ("El gobierno anunció nuevas medidas para las familias", "es"),
+])
+def test_sentences(detector, text, lang):
+    assert detector.detect(text).lang == lang
+
+
+def test_deterministic_across_instances(detector):
+    texts = ["bonjour", "casa nova", "Die Regierung", "so what", "ok"]
+    again = Detector(min_confidence=language.DEFAULT_MIN_CONFIDENCE)
+    assert [detector.detect(t) for t in texts] == [again.detect(t) for t in texts]
+
+
+def test_prior_breaks_a_close_call_but_not_a_clear_answer(detector):
+    clear = detector.detect("The ministry said the talks would resume on Friday.", prior="fr")
+    assert clear.lang == "en"
+
+
+def _stage(models_dir=""):
+    st = language.Stage(JobConfig(input="", output="", models_dir=models_dir))
+    st.setup()
+    return st
+
+
+def test_mixed_language_article_routes_paragraphs_on_their_own(tmp_path):
+    model = tmp_path / "m" / "fr-en"
+    model.mkdir(parents=True)
+    (model / "metadata.json").write_text(json.dumps({"source_lang": "fr", "target_lang": "en",
+                                                     "name": "x", "version": "1"}))
+    a = new_article({"title": "Le gouvernement présente son budget", "body": (
+        "Le ministre a annoncé mardi une enveloppe de deux millions pour les communes.\n\n"
+        "\"We will act quickly and fairly for every town,\" the minister told reporters.\n\n"
+        "Selon les chiffres officiels, les ménages ruraux sont les plus concernés.")}, {})
+    a = _stage(str(tmp_path / "m")).process(a)
+    assert a["source_lang"] == "fr" and a["route"] == "translate"
+    assert [p["lang"] for p in a["paragraph_langs"]] == ["fr", "en", "fr"]
+
+
+def test_arabic_headline_over_english_mt():
+    a = new_article({"title": "اشتباكات في الشمال", "body": (
+        "The ministry said the clashes left many dead and injured since the start of the week.\n\n"
+        "Officials said talks would resume on Friday in the capital.")}, {})
+    a["mt_origin"] = {"likely": True, "signals": ["title_language_tag:ar"]}
+    a = _stage().process(a)
+    assert a["source_lang"] == "en" and a["route"] == "repair"
+    assert a["status"] == "english_machine_translated"
+
+
+def test_no_model_status_and_und():
+    a = _stage().process(new_article({"title": "Die Regierung", "body":
+                                      "Die Regierung hat am Dienstag neue Maßnahmen angekündigt."},
+                                     {}))
+    assert a["route"] == "no_model" and a["status"] == "no_model_for_de"
+    assert a["translation"]["status"] == "no_model"
+    b = _stage().process(new_article({"title": "2024", "body": "123 456"}, {}))
+    assert b["route"] == "und" and b["status"] == "language_undetected"
+
+
+def test_native_english_route():
+    a = _stage().process(new_article({"title": "Rain floods homes", "body":
+                                      "Heavy rain flooded about 200 homes in the valley."}, {}))
+    assert a["route"] == "english" and a["status"] == ""
