@@ -18,16 +18,13 @@ article) is left as it is.
 
 from __future__ import annotations
 
+from transforms.langid import DEFAULT_MIN_CONFIDENCE as _LANGID_MIN_CONFIDENCE
 from transforms.langid import MIXED, UND, Detector
 from transforms.record import split_paragraphs
 from transforms.stage import Stage as _Base
 
-# Below this the detector answers "und". Measured on ../shared/eval/langid/dev.tsv with
-# evals/langid.py (2026-11-25): 0.2 gives sentences 90.7 / word pairs 77.2 / words 62.6 with
-# 20.7% of single words wrong; 0.3 gives 90.5 / 74.9 / 59.2 with 16.0% wrong; 0.35 loses word
-# pairs below plain langdetect's +5 margin. 0.2 keeps the most right answers while still
-# halving wrong single-word answers against plain langdetect (47.0% wrong).
-DEFAULT_MIN_CONFIDENCE = 0.2
+# Below this the detector answers "und" (the value and its measurement: transforms/langid.py).
+DEFAULT_MIN_CONFIDENCE = _LANGID_MIN_CONFIDENCE
 
 
 def article_language(paragraph_results: list[dict], weights: list[int]) -> tuple[str, float]:
