@@ -267,6 +267,11 @@ class Detector:
                 result.confidence < PRIOR_OVERRIDE_BELOW:
             return LangResult(prior, PRIOR_OVERRIDE_BELOW,
                               f"declared:{prior} over {result.lang}")
+        if prior and prior == result.lang and result.confidence < self.min_confidence:
+            # Weak detection that agrees with the feed's declared language: two independent
+            # weak signals agree, so keep the answer (short headlines such as "Elite League:
+            # Dundee Stars 5-3 Belfast Giants" otherwise come out "und").
+            return LangResult(result.lang, result.confidence, f"declared:{prior} agrees")
         if result.confidence < self.min_confidence:
             return LangResult(UND, result.confidence, f"low_confidence:{result.lang}")
         return result
