@@ -271,12 +271,15 @@ def execute(config, files, drop: str, beam_args: list[str], default_runner: str)
 
 
 def _write_report(out: str, results: list[dict], stages: dict, run_info: dict) -> list[dict]:
-    """report.html (pipeline/report.py) when that module is present."""
+    """report.html (pipeline/report.py). The outputs are already published; a failure here is
+    logged and the manifest is still written (it then lists no report)."""
+    from pipeline import report
+
     try:
-        from pipeline import report
-    except ImportError:
+        return report.write_report(out, results, stages, run_info)
+    except Exception as exc:  # noqa: BLE001 - a report failure must not lose the run
+        log.warning("report.html not written: %s", exc)
         return []
-    return report.write_report(out, results, stages, run_info)
 
 
 def _iso(ts: float) -> str:
