@@ -26,6 +26,7 @@ test: install
 gates: install
 	$(BIN)/python -m evals.repair_numbers
 	$(BIN)/python -m evals.langid
+	$(BIN)/python -m evals.boilerplate
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -29,7 +29,7 @@ def test_every_fixer_never_raises_and_is_bounded(name, text):
         # ftfy can expand a mojibake sequence only into fewer characters; NFC composes.
         assert len(result) <= 2 * len(text) + 4
     else:
-        for start, end, rep in result:
+        for start, end, rep, *evidence in result:
             assert 0 <= start <= end <= len(text) and len(rep) <= 4 * (end - start) + 4
 
 
@@ -60,3 +60,16 @@ def test_long_lines_and_rtl_marks_do_not_crash():
 ])
 def test_fixer_table(before, after):
     assert normalize.fix_text(before) == after
+
+
+@given(text=st.one_of(texts, arabic_mixed))
+def test_french_punctuation_spacing_is_bounded_and_idempotent(text):
+    # Not in FIXERS: the boilerplate stage runs it only on English text (see looks_english).
+    from transforms.replay import apply_edits
+
+    edits = normalize.french_punctuation_spacing(text)
+    assert all(0 <= s <= e <= len(text) and r == "" for s, e, r in edits)
+    fixed, steps = apply_edits("boilerplate", "french_punctuation_spacing", "typography", "body",
+                               text, edits)
+    assert replay(text, steps) == fixed
+    assert normalize.french_punctuation_spacing(fixed) == []

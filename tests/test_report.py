@@ -6,7 +6,6 @@ import json
 import shutil
 import struct
 import subprocess
-from pathlib import Path
 
 import pytest
 

@@ -63,32 +63,36 @@ def replay_article_field(article_or_record: dict, field: str, input_text: str) -
 
 
 def apply_edits(stage: str, fixer: str, kind: str, field: str, text: str,
-                edits: Sequence[tuple[int, int, str]], evidence: str = "",
+                edits: Sequence[tuple], evidence: str = "",
                 method: str = "rule", confidence: float = 1.0) -> tuple[str, list[dict]]:
-    """Apply non-overlapping edits (start, end, replacement), given on the original text,
-    left to right; returns the new text and one step per edit with shifted offsets.
+    """Apply non-overlapping edits (start, end, replacement[, evidence]), given on the
+    original text, left to right; returns the new text and one step per edit with shifted
+    offsets. An edit's own evidence, when given, replaces the common `evidence`.
 
-    >>> t, steps = apply_edits("s", "f", "k", "body", "a  b  c", [(1, 3, " "), (4, 6, " ")])
-    >>> t, [(s["start"], s["end"]) for s in steps]
-    ('a b c', [(1, 3), (3, 5)])
+    >>> t, steps = apply_edits("s", "f", "k", "body", "a  b  c", [(1, 3, " "), (4, 6, " ", "x")])
+    >>> t, [(s["start"], s["end"], s["evidence"]) for s in steps]
+    ('a b c', [(1, 3, ''), (3, 5, 'x')])
     """
+    # Linear in the text: edits do not overlap, so the text a step replaces (at its shifted
+    # offset in the text as it is by then) is the same slice of the original text.
     steps: list[dict] = []
+    pieces: list[str] = []
     shift = 0
-    out = text
-    last_end = -1
-    for start, end, replacement in sorted(edits):
-        if start < last_end:
-            continue  # overlapping edit: the earlier one wins
-        s, e = start + shift, end + shift
-        if out[s:e] == replacement:
-            last_end = end
-            continue
-        steps.append(make_step(stage, fixer, kind, field, out, s, e, replacement, evidence,
-                               method, confidence))
-        out = out[:s] + replacement + out[e:]
+    last_end = 0
+    for edit in sorted(edits):
+        start, end, replacement = edit[:3]
+        if start < last_end or text[start:end] == replacement:
+            continue  # overlapping (the earlier edit wins) or no change
+        step = make_step(stage, fixer, kind, field, text, start, end, replacement,
+                         edit[3] if len(edit) > 3 else evidence, method, confidence)
+        step["start"], step["end"] = start + shift, end + shift
+        steps.append(step)
+        pieces.append(text[last_end:start])
+        pieces.append(replacement)
         shift += len(replacement) - (end - start)
         last_end = end
-    return out, steps
+    pieces.append(text[last_end:])
+    return "".join(pieces), steps
 
 
 def diff_steps(stage: str, fixer: str, kind: str, field: str, before: str, after: str,
@@ -100,11 +104,20 @@ def diff_steps(stage: str, fixer: str, kind: str, field: str, before: str, after
     """
     if before == after:
         return []
-    matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
-    edits = [(i1, i2, after[j1:j2]) for tag, i1, i2, j1, j2 in matcher.get_opcodes()
-             if tag != "equal"]
-    out, steps = apply_edits(stage, fixer, kind, field, before, edits, method=method)
+    out, steps = apply_edits(stage, fixer, kind, field, before, diff_edits(before, after),
+                             method=method)
     if out != after:  # cannot happen with difflib opcodes; keep the log honest if it does
         steps = [make_step(stage, fixer, kind, field, before, 0, len(before), after,
                            method=method)]
     return steps
+
+
+def diff_edits(before: str, after: str, offset: int = 0) -> list[tuple[int, int, str]]:
+    """The (start, end, replacement) edits on `before` (shifted by `offset`) giving `after`.
+
+    >>> diff_edits("cafÃ©", "café", 10)
+    [(13, 15, 'é')]
+    """
+    matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
+    return [(offset + i1, offset + i2, after[j1:j2])
+            for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"]

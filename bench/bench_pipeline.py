@@ -1,0 +1,163 @@
+"""Pipeline benchmarks, measured side by side in one run:
+
+1. overhead: articles/s of `newsnorm run` (FnApiRunner, in_memory) vs the same pure stage
+   functions in a plain Python loop over the same drop. Beam's start-up cost is measured on a
+   10-article drop and subtracted, and reported on its own;
+2. scaling: the same drop with 1 worker and with 2 (`--direct_running_mode=multi_processing
+   --direct_num_workers=2`);
+3. growth: time and peak RSS for drops of growing size (RSS of the run's process tree, sampled).
+
+The CPU time used by other processes during each run is printed (the machine is shared: a
+ratio measured while another process took a core is not a ratio of our code).
+
+    python -m bench.bench_pipeline [--quick] [--sizes 1000,10000,100000] [--n 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench.generate_drop import write_drop  # noqa: E402
+
+NEWSNORM = [str(Path(sys.executable).with_name("newsnorm"))]
+NON_TRANSLATING = ("normalize", "boilerplate", "language", "translate", "repair", "validate")
+
+
+def cpu_ticks() -> tuple[int, int]:
+    """(busy, total) jiffies of the whole machine from /proc/stat."""
+    with open("/proc/stat") as fh:
+        parts = [int(x) for x in fh.readline().split()[1:]]
+    idle = parts[3] + parts[4]
+    return sum(parts) - idle, sum(parts)
+
+
+def tree_rss_kb(pid: int) -> int:
+    """RSS of a process and its descendants (kB)."""
+    total = 0
+    try:
+        children = subprocess.run(["ps", "-o", "pid=,rss=", "--ppid", str(pid)],
+                                  capture_output=True, text=True).stdout.split()
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        for child in children[::2]:
+            total += tree_rss_kb(int(child))
+    except (OSError, ValueError):
+        pass
+    return total
+
+
+def timed_run(args: list[str]) -> dict:
+    """Run a command; wall time, peak tree RSS, and CPU seconds used by other processes."""
+    hz = os.sysconf("SC_CLK_TCK")
+    busy0, _ = cpu_ticks()
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    peak = 0
+    done = threading.Event()
+
+    def sample():
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, tree_rss_kb(proc.pid))
+            time.sleep(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    own0 = os.times()
+    _, err = proc.communicate()
+    wall = time.perf_counter() - t0
+    done.set()
+    sampler.join()
+    own1 = os.times()
+    busy1, _ = cpu_ticks()
+    own_cpu = (own1.children_user - own0.children_user) + (own1.children_system - own0.children_system)
+    others = max(0.0, (busy1 - busy0) / hz - own_cpu)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed: {err[-500:]}")
+    return {"wall": wall, "peak_mb": peak / 1024, "others_cpu_s": others, "own_cpu_s": own_cpu}
+
+
+def run_pipeline(drop: Path, out: Path, extra: list[str] = ()) -> dict:
+    return timed_run(NEWSNORM + ["run", "--input", str(drop), "--output", str(out), "--force",
+                                 "--no_report", "--quiet", *extra])
+
+
+def loop_baseline(drop: Path) -> float:
+    """The same work as the pipeline's stages, in a plain loop: parse, stages, serialise."""
+    from pipeline.options import JobConfig
+    from pipeline.schema import to_json_line
+    from pipeline.stages import build_stage
+    from transforms.ingest import ParseLimits, parse_file
+    from transforms.record import Reject
+
+    config = JobConfig(input=str(drop), output="/dev/null", progress=False)
+    stages = [build_stage(n, config) for n in NON_TRANSLATING]
+    for s in stages:
+        s.setup()
+    t0 = time.perf_counter()
+    path = drop / "articles.jsonl"
+    with open(path, "rb") as fh:
+        for result in parse_file("articles.jsonl", fh, "bench", ParseLimits()):
+            if result.article is None:
+                continue
+            article = result.article
+            try:
+                for s in stages:
+                    article = s.process(article)
+            except Reject:
+                continue
+            to_json_line(article)
+    return time.perf_counter() - t0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="small sizes, a few minutes")
+    ap.add_argument("--n", type=int, default=None, help="articles for overhead and scaling")
+    ap.add_argument("--sizes", default=None, help="comma-separated drop sizes for growth")
+    args = ap.parse_args(argv)
+    n = args.n or (600 if args.quick else 10_000)
+    sizes = [int(x) for x in (args.sizes or ("300,600,1200" if args.quick
+                                             else "1000,10000,100000")).split(",")]
+    tmp = Path(tempfile.mkdtemp(prefix="newsnorm-bench-"))
+    print(f"# bench_pipeline  {time.strftime('%Y-%m-%d %H:%M')}  cpus={os.cpu_count()}  "
+          f"python={sys.version.split()[0]}")
+    small = write_drop(10, tmp / "d10").parent
+    drop = write_drop(n, tmp / f"d{n}").parent
+    start = run_pipeline(small, tmp / "o10")
+    print(f"start-up (10 articles): {start['wall']:.2f} s wall")
+    loop_s = loop_baseline(drop)
+    pipe = run_pipeline(drop, tmp / "o1")
+    pipe_s = max(1e-6, pipe["wall"] - start["wall"])
+    print(f"overhead, {n} articles: plain loop {n / loop_s:.1f} art/s; pipeline (1 worker, "
+          f"start-up subtracted) {n / pipe_s:.1f} art/s; ratio pipeline/loop = "
+          f"{loop_s / pipe_s:.2f} (goal >= 0.8); other processes used {pipe['others_cpu_s']:.1f} "
+          "CPU-s during the run")
+    multi = run_pipeline(drop, tmp / "o2", ["--direct_running_mode=multi_processing",
+                                            "--direct_num_workers=2"])
+    print(f"scaling, {n} articles: 1 worker {pipe['wall']:.1f} s, 2 workers {multi['wall']:.1f} s "
+          f"-> speed-up {pipe['wall'] / multi['wall']:.2f}x (goal >= 1.7x); other processes "
+          f"used {multi['others_cpu_s']:.1f} CPU-s")
+    print("growth: size, wall s, s per 1k articles, peak RSS MB (process tree), others CPU-s")
+    for size in sizes:
+        d = write_drop(size, tmp / f"g{size}").parent
+        r = run_pipeline(d, tmp / f"og{size}")
+        print(f"  {size:>7d}  {r['wall']:8.1f}  {1000 * (r['wall'] - start['wall']) / size:8.2f}"
+              f"  {r['peak_mb']:8.0f}  {r['others_cpu_s']:6.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
