@@ -123,6 +123,11 @@ def main(argv=None) -> int:
             b, o = pct(base[(kind, lang)]), pct(mine[(kind, lang)])
             print(f"{kind:10s} {lang:5s} | {b[0]:6.1f} / {b[1]:5.1f} / {b[2]:5.1f}"
                   f"{'':17s} | {o[0]:6.1f} / {o[1]:5.1f} / {o[2]:5.1f}")
+    print("accuracy by language, sentence / word_pair / word (--by-language adds und / wrong):")
+    for lang in langs:
+        cells = [" / ".join(f"{pct(stats[(kind, lang)])[0]:5.1f}" for kind in KINDS
+                            if (kind, lang) in stats) for stats in (base, mine)]
+        print(f"  {lang:5s} plain {cells[0]:23s} | ours {cells[1]}")
     print(f"time: plain {len(rows) / base_s:.0f} texts/s, ours {len(rows) / mine_s:.0f} texts/s")
     failures = []
     for (who, kind, lang), floor in FLOORS.items():

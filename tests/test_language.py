@@ -6,16 +6,23 @@ import json
 import os
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.options import JobConfig
 from transforms import language
-from transforms.langid import Detector
+from transforms.langid import SUPPORTED, Detector
 from transforms.record import new_article
+
+
+# One detector per test module, as one per worker in the pipeline (hypothesis tests cannot take
+# function-scoped fixtures).
+_DETECTOR = Detector(min_confidence=language.DEFAULT_MIN_CONFIDENCE)
 
 
 @pytest.fixture(scope="module")
 def detector():
-    return Detector(min_confidence=language.DEFAULT_MIN_CONFIDENCE)
+    return _DETECTOR
 
 
 @pytest.mark.parametrize("text,reason", [
@@ -101,3 +108,48 @@ def test_native_english_route():
     a = _stage().process(new_article({"title": "Rain floods homes", "body":
                                       "Heavy rain flooded about 200 homes in the valley."}, {}))
     assert a["route"] == "english" and a["status"] == ""
+
+
+@pytest.mark.parametrize("text,reason", [
+    ("مرحبا hello", "too_short_mixed_scripts:Arabic+Latin"),   # RTL + LTR, too little of each
+    ("שלום world", "too_short_mixed_scripts:Latin+Hebrew"),
+    ("\u200f\u200e\u202b\u202c", "no_language_signal"),        # bidi marks only
+    ("ـــــ", "no_language_signal"),                           # tatweel only
+    ("press@example.org https://t.co/x 2024-05-01", "no_language_signal"),
+])
+def test_more_bad_input_is_und_with_reason(detector, text, reason):
+    r = detector.detect(text)
+    assert (r.lang, r.reason) == ("und", reason)
+
+
+def test_two_languages_in_one_paragraph_same_script_is_mixed(detector):
+    r = detector.detect("Le ministre a annoncé mardi une enveloppe de deux millions pour les "
+                        "communes rurales. We will act quickly and fairly for every single town "
+                        "in the country, he said.")
+    assert (r.lang, r.reason) == ("mixed", "languages:en+fr")
+
+
+def test_cjk_needs_fewer_letters(detector):
+    # two kana are a Japanese word; two Latin letters are no evidence
+    assert detector.detect("ひら").lang == "ja"
+    assert detector.detect("ok").lang == "und"
+
+
+@settings(deadline=None)
+@given(st.text(max_size=300))
+def test_any_text_gets_a_defined_answer(text):
+    r = _DETECTOR.detect(text)
+    assert r.lang in SUPPORTED or r.lang in ("und", "mixed")
+    assert 0.0 <= r.confidence <= 1.0
+    assert r.lang not in ("und", "mixed") or r.reason
+
+
+def test_english_quote_paragraph_is_not_the_articles_language():
+    # the translate stage translates only paragraphs whose lang == source_lang
+    a = _stage().process(new_article({"title": "Budget", "body": (
+        "Le ministre a annoncé mardi une enveloppe de deux millions pour les communes.\n\n"
+        "\"We will act quickly and fairly for every town,\" the minister told reporters.\n\n"
+        "Selon les chiffres officiels, les ménages ruraux sont les plus concernés.")}, {}))
+    to_translate = [i for i, p in enumerate(a["paragraph_langs"]) if p["lang"] == a["source_lang"]]
+    assert a["source_lang"] == "fr" and to_translate == [0, 2]
+    assert a["route"] == "no_model" and a["status"] == "no_model_for_fr"

@@ -1,5 +1,3 @@
-# NOTE from the second session on issue 5: read /tmp/issue5_second_session/COORDINATION.md
-# (I stop editing your files; bench/bench_langid.py is written). Delete this line when read.
 """Language identification behind one small interface: `Detector().detect(text, prior)`.
 
 Owns: deciding the language of one piece of text (a paragraph, a title) or saying honestly that
@@ -90,9 +88,11 @@ class LangResult:
         return {"lang": self.lang, "confidence": round(self.confidence, 4), "reason": self.reason}
 
 
+# Tatweel (U+0640) is a "letter" to str.isalpha but only stretches Arabic words: a run of it
+# alone came out "fa" before it was set aside.
 _NOISE = re.compile(
     r"(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|[@#][\w_]+"
-    r"|[\d٠-٩۰-۹]+(?:[.,٫٬]\d+)*", re.U)
+    r"|[\d٠-٩۰-۹]+(?:[.,٫٬]\d+)*|\u0640+", re.U)
 
 
 def strip_noise(text: str) -> str:
@@ -100,6 +100,8 @@ def strip_noise(text: str) -> str:
 
     >>> strip_noise("See https://x.test/a?b=1 or mail me@x.org #news @afp 30,000 dead")
     'See  or mail     dead'
+    >>> strip_noise("الســـلام ٣٠ ألف")
+    'السلام  ألف'
     """
     return _NOISE.sub("", text)
 

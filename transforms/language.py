@@ -28,12 +28,17 @@ DEFAULT_MIN_CONFIDENCE = _LANGID_MIN_CONFIDENCE
 
 
 def article_language(paragraph_results: list[dict], weights: list[int]) -> tuple[str, float]:
-    """The article's language: the language with the most letters among the paragraphs, and
-    the share of letters it holds (und/mixed paragraphs do not vote).
+    """The article's language: the language with the most confidence-weighted text among the
+    paragraphs (und/mixed paragraphs do not vote), and as its confidence the confidence-weighted
+    share of ALL the text it holds: an article whose paragraphs are all weakly French, or half
+    undetermined, does not come out at 1.0.
 
     >>> article_language([{"lang": "fr", "confidence": .9}, {"lang": "en", "confidence": .9},
     ...                   {"lang": "fr", "confidence": .8}], [300, 80, 200])
-    ('fr', 0.8566)
+    ('fr', 0.7414)
+    >>> article_language([{"lang": "fr", "confidence": .4}, {"lang": "und", "confidence": 0}],
+    ...                  [100, 100])
+    ('fr', 0.2)
     >>> article_language([{"lang": "und", "confidence": 0}], [3])
     ('und', 0.0)
     """
@@ -47,8 +52,26 @@ def article_language(paragraph_results: list[dict], weights: list[int]) -> tuple
     if not votes:
         return UND, 0.0
     best = max(sorted(votes), key=lambda k: votes[k])
-    weighted_total = sum(votes.values())
-    return best, round(votes[best] / weighted_total, 4) if weighted_total else 0.0
+    return best, round(votes[best] / total, 4) if total else 0.0
+
+
+def adopt_article_language(results: list[dict], lang: str) -> list[dict]:
+    """Paragraphs that came out "und" only for low confidence, with the article's language as
+    their best guess, take that language: two weak signals that agree (a short French line such
+    as "Oui, a-t-il dit." in a French article would otherwise stay untranslated).
+
+    >>> adopt_article_language([{"lang": "und", "confidence": .2, "reason": "low_confidence:fr"},
+    ...                         {"lang": "und", "confidence": .2, "reason": "low_confidence:es"},
+    ...                         {"lang": "und", "confidence": 0, "reason": "empty"}], "fr")[0]
+    {'lang': 'fr', 'confidence': 0.2, 'reason': 'article:fr agrees'}
+    """
+    out = []
+    for r in results:
+        if r["lang"] == UND and lang not in (UND, MIXED) and \
+                r.get("reason") == f"low_confidence:{lang}":
+            r = {**r, "lang": lang, "reason": f"article:{lang} agrees"}
+        out.append(r)
+    return out
 
 
 def route_for(lang: str, mt_likely: bool, installed: set[str]) -> str:
@@ -87,7 +110,7 @@ class Stage(_Base):
             lang, conf = article_language(results + [results_t], weights_all)
         else:
             lang, conf = article_language(results, weights)
-        article["paragraph_langs"] = results
+        article["paragraph_langs"] = adopt_article_language(results, lang)
         article["source_lang"] = lang
         article["source_lang_confidence"] = conf
         mt_likely = bool((article.get("mt_origin") or {}).get("likely"))
