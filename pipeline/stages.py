@@ -7,8 +7,11 @@ drop). Batch stages are bisected when a batch fails so only the poison record is
 
 from __future__ import annotations
 
+import copy
 import importlib
 import logging
+import queue
+import threading
 import time
 import traceback
 from typing import Any, Iterable, Sequence
@@ -42,6 +45,78 @@ def error_reason(stage: str) -> str:
     return f"{stage}_error"
 
 
+def timeout_reason(stage: str) -> str:
+    return f"{stage}_timeout"
+
+
+class StageTimeout(Exception):
+    """A stage call ran over config.stage_timeout_s (per record)."""
+
+
+def _serve(inbox: "queue.SimpleQueue") -> None:
+    while True:
+        job = inbox.get()
+        if job is None:
+            return
+        fn, arg, box, done = job
+        try:
+            box["value"] = fn(arg)
+        except BaseException as exc:  # noqa: BLE001 - handed back to the caller as is
+            box["error"] = exc
+        finally:
+            done.set()
+
+
+class TimeLimit:
+    """Run `fn(arg)` in one long-lived daemon thread and wait at most `seconds` for it.
+
+    Why a thread and not SIGALRM: signal handlers only run in the main thread. Checked on Beam
+    2.77: FnApiRunner in_memory runs DoFns in the main thread, but multi_processing workers run
+    them in a pool thread ("Thread-11", not main), as SDK harnesses on other runners do, so an
+    alarm would work in one mode only. One persistent thread per DoFn instance keeps thread
+    affinity stable for stages that care (every record of a worker runs in the same thread).
+
+    Honest cost: a pure-Python thread cannot be killed. On a timeout the call is abandoned: its
+    thread keeps running (burning CPU, holding its memory and any lock it took, e.g. the
+    translator lock, which would then make later records of that worker time out too) until
+    the call returns by itself, and a fresh thread serves the next record. The thread is a
+    daemon, so a call that never returns does not stop the worker process from exiting at the
+    end of the job; it does leak one thread per timed-out record until then.
+
+    >>> TimeLimit(1.0).call(len, "abc")
+    3
+    >>> TimeLimit(0.05).call(time.sleep, 1)
+    Traceback (most recent call last):
+    ...
+    pipeline.stages.StageTimeout: over 0.05 s
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._inbox: queue.SimpleQueue | None = None
+        self._thread: threading.Thread | None = None
+
+    def call(self, fn, arg, scale: int = 1):
+        if self.seconds <= 0:
+            return fn(arg)
+        if self._thread is None or not self._thread.is_alive():
+            self._inbox = queue.SimpleQueue()
+            self._thread = threading.Thread(target=_serve, args=(self._inbox,), daemon=True,
+                                            name="newsnorm-stage")
+            self._thread.start()
+        box: dict = {}
+        done = threading.Event()
+        self._inbox.put((fn, arg, box, done))
+        limit = self.seconds * scale
+        if not done.wait(limit):
+            self._inbox.put(None)  # the abandoned thread exits once its call returns
+            self._thread = None
+            raise StageTimeout(f"over {limit:g} s")
+        if "error" in box:
+            raise box["error"]
+        return box["value"]
+
+
 def describe_exception(exc: BaseException) -> str:
     """Exception class, message and the innermost frame: enough to find the bug."""
     tb = traceback.extract_tb(exc.__traceback__)
@@ -64,6 +139,7 @@ class StageFn(beam.DoFn):
     def setup(self) -> None:
         self.stage = build_stage(self.name, self.config)
         self.stage.setup()
+        self.limit = TimeLimit(float(getattr(self.config, "stage_timeout_s", 0) or 0))
 
     def teardown(self) -> None:
         if self.stage is not None:
@@ -72,11 +148,19 @@ class StageFn(beam.DoFn):
     def process(self, article: dict) -> Iterable[Any]:
         self.n_in.inc()
         start = time.perf_counter()
+        # A timed-out call may still be changing `article` in its abandoned thread; the dead
+        # letter is built from this shallow snapshot instead.
+        snapshot = dict(article) if self.limit.seconds > 0 else article
         try:
-            result = self.stage.process(article)
+            result = self.limit.call(self.stage.process, article)
         except Reject as rej:
             self.n_dead.inc()
             yield TaggedOutput(DEAD, _dead_from(self.name, article, rej.reason, rej.detail))
+        except StageTimeout as exc:
+            self.n_dead.inc()
+            log.warning("stage %s timed out on %s", self.name, article.get("id"))
+            yield TaggedOutput(DEAD, _dead_from(self.name, snapshot, timeout_reason(self.name),
+                                                f"no result {exc} (stage_timeout_s)"))
         except Exception as exc:  # noqa: BLE001 - any failure becomes a dead letter
             self.n_dead.inc()
             log.warning("stage %s failed on %s: %s", self.name, article.get("id"), exc)
@@ -106,13 +190,27 @@ class BatchStageFn(StageFn):
             self.us.update(int((time.perf_counter() - start) * 1e6 / max(1, len(batch))))
 
     def _run(self, batch: list[dict]) -> Iterable[Any]:
+        # The limit is per record, so a batch gets len(batch) times it; a batch over its limit
+        # is bisected like a failing one, until the slow record is alone and dead-lettered.
+        # Stages change articles in place, so a batch that may be retried in halves runs on a
+        # deep copy: the halves start from the untouched records (and an abandoned call keeps
+        # changing only its copy).
+        work = copy.deepcopy(batch) if len(batch) > 1 else batch
+        snapshots = [dict(a) for a in batch] if self.limit.seconds > 0 else batch
         try:
-            results = self.stage.process_batch(batch)
+            results = self.limit.call(self.stage.process_batch, work, scale=len(batch))
+            if len(results) != len(batch):  # zip() below would silently drop the rest
+                raise RuntimeError(f"process_batch returned {len(results)} results for "
+                                   f"{len(batch)} records")
         except Exception as exc:  # noqa: BLE001
             if len(batch) == 1:
                 self.n_dead.inc()
-                yield TaggedOutput(DEAD, _dead_from(self.name, batch[0], error_reason(self.name),
-                                                    describe_exception(exc)))
+                timed_out = isinstance(exc, StageTimeout)
+                yield TaggedOutput(DEAD, _dead_from(
+                    self.name, snapshots[0],
+                    timeout_reason(self.name) if timed_out else error_reason(self.name),
+                    f"no result {exc} (stage_timeout_s)" if timed_out
+                    else describe_exception(exc)))
                 return
             mid = len(batch) // 2
             yield from self._run(batch[:mid])

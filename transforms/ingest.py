@@ -180,8 +180,13 @@ def parse_file(
             yield _dead_file(prov, "undecodable_bytes", f"bad {enc}: {exc}", data)
             return
         prov["encoding"] = enc
-        yield from parse_file(name, text.encode("utf-8"), drop, limits) if text.strip() else [
-            _dead_file(prov, "empty_file", "the file holds no data")]
+        if not text.strip():
+            yield _dead_file(prov, "empty_file", "the file holds no data")
+            return
+        for result in parse_file(name, text.encode("utf-8"), drop, limits):
+            record = result.article if result.article is not None else result.dead
+            record["provenance"]["encoding"] = enc  # what the file was, not the re-encoding
+            yield result
         return
     sniff_head = head[3:] if enc == "utf-8-sig" else head
     fmt = sniff_format(sniff_head)
@@ -257,7 +262,7 @@ def _chain(first: list[bytes], rest: Iterator[bytes]) -> Iterator[bytes]:
 def _is_json_object_line(line: bytes) -> bool:
     try:
         return isinstance(json.loads(line.decode("utf-8", "replace")), dict)
-    except ValueError:
+    except (ValueError, RecursionError):  # deep nesting: the line parser dead-letters it
         return False
 
 
@@ -265,7 +270,7 @@ def _whole_json_value(data: bytes) -> Any:
     try:
         text, _ = decode_bytes(data)
         return json.loads(text)
-    except (Reject, ValueError):
+    except (Reject, ValueError, RecursionError):
         return None
 
 
@@ -285,9 +290,27 @@ def check_limits(article: dict, limits: ParseLimits) -> None:
                      f"{paragraphs} paragraphs > max_paragraphs={limits.max_paragraphs}")
 
 
+def check_unicode(fields: Any) -> None:
+    """Reject text that cannot be written as UTF-8: an unpaired UTF-16 surrogate (JSON allows
+    the escape "\\ud800"). Left in, it crashes Beam's coder and fails the whole job.
+
+    >>> check_unicode({"title": "ok", "extra": ["caf\u00e9 \U0001F600"]})
+    >>> check_unicode({"title": "bad " + chr(0xD800)})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    transforms.record.Reject: lone_surrogate: ...
+    """
+    try:
+        json.dumps(fields, ensure_ascii=False, default=str).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise Reject("lone_surrogate", f"unpaired UTF-16 surrogate {exc.object[exc.start]!r} "
+                     "in a text field; not writable as UTF-8") from None
+
+
 def make_article(fields: dict, raw: Any, prov: dict, limits: ParseLimits) -> ParseResult:
     """fields -> ParseResult, turning a Reject into a dead letter."""
     try:
+        check_unicode(fields)
         article = new_article(fields, prov)
         check_limits(article, limits)
         return ParseResult(article=article)
@@ -298,7 +321,8 @@ def make_article(fields: dict, raw: Any, prov: dict, limits: ParseLimits) -> Par
 
 def _id_of(fields: Any) -> str | None:
     if isinstance(fields, dict) and isinstance(fields.get("id"), (str, int)):
-        return str(fields["id"])
+        # Escaped so that an id holding a lone surrogate can still be written.
+        return str(fields["id"]).encode("utf-8", "backslashreplace").decode("utf-8")
     return None
 
 
