@@ -42,6 +42,16 @@ def seed_text() -> str:
     return SEED.read_text(encoding="utf-8")
 
 
+@pytest.fixture(scope="session")
+def tiny_models_dir(tmp_path_factory) -> Path:
+    """A models directory holding the tiny copy test model (models/testmodel.py), built once."""
+    from models.testmodel import build_tiny_test_model
+
+    models_dir = tmp_path_factory.mktemp("models")
+    build_tiny_test_model(str(models_dir))
+    return models_dir
+
+
 # Hypothesis profiles: "ci" is bounded so CI stays well inside its time limit; "long" is for a
 # run by hand (HYPOTHESIS_PROFILE=long make test). The per-target example counts are listed in
 # the README test-suite summary.
