@@ -314,6 +314,12 @@ def _summary(doc: dict, out: str, seconds: float, skipped: bool = False) -> None
         lines.append("  untranslated: " + ", ".join(f"{v} article(s) {k}" for k, v in
                                                     no_model.items())
                      + " (install a model: newsnorm models list)")
+    tr = (doc.get("stages") or {}).get("translate") or {}
+    looked_up = tr.get("cachehits", 0) + tr.get("cachemisses", 0)
+    if looked_up:
+        lines.append(f"  translation:  {looked_up} distinct sentences per batch, "
+                     f"{tr.get('cachehits', 0)} served from the cache "
+                     f"({100.0 * tr.get('cachehits', 0) / looked_up:.0f}%)")
     if not skipped:
         lines.append(f"  time {seconds:.1f} s")
     kinds: dict[str, int] = {}

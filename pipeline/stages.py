@@ -2,7 +2,8 @@
 
 Owns: the stage order, building a stage by name, and turning a stage's Reject or unexpected
 exception into a dead-letter record on the `dead` output (never a failed job, never a silent
-drop). Batch stages are bisected when a batch fails so only the poison record is dead-lettered.
+drop). Batched stages (translate) run as a Beam ModelHandler under RunInference, loaded once per
+worker process; a failing batch is bisected so only the poison record is dead-lettered.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any, Iterable, Sequence
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
+from apache_beam.ml.inference.base import ModelHandler, PredictionResult, RunInference
 from apache_beam.pvalue import TaggedOutput
 
 from transforms.record import Reject, article_as_raw, dead_letter
@@ -173,57 +175,119 @@ class StageFn(beam.DoFn):
             self.us.update(int((time.perf_counter() - start) * 1e6))
 
 
-class BatchStageFn(StageFn):
-    """A stage that takes a list of articles (after beam.BatchElements).
+def run_isolated(name: str, call, batch: list[dict], limit: "TimeLimit"
+                 ) -> Iterable[tuple[bool, dict]]:
+    """(dead?, record) for each article of `batch`, in order: `call(batch)` isolated per record.
 
-    When `process_batch` raises, the batch is bisected until the record that fails is found;
-    that record is dead-lettered with its error and the rest of the batch goes on.
+    When `call` (a stage's process_batch) raises or runs over its time limit, the batch is
+    bisected until the record that fails is alone; that record becomes a dead letter with its
+    error, the rest go on. The limit is per record, so a batch gets len(batch) times it.
+    Stages change articles in place, so a batch that may be retried in halves runs on a deep
+    copy: the halves start from the untouched records (and an abandoned call keeps changing
+    only its copy).
+    """
+    work = copy.deepcopy(batch) if len(batch) > 1 else batch
+    snapshots = [dict(a) for a in batch] if limit.seconds > 0 else batch
+    try:
+        results = limit.call(call, work, scale=len(batch))
+        if len(results) != len(batch):  # zip() below would silently drop the rest
+            raise RuntimeError(f"process_batch returned {len(results)} results for "
+                               f"{len(batch)} records")
+    except Exception as exc:  # noqa: BLE001
+        if len(batch) == 1:
+            timed_out = isinstance(exc, StageTimeout)
+            yield True, _dead_from(
+                name, snapshots[0], timeout_reason(name) if timed_out else error_reason(name),
+                f"no result {exc} (stage_timeout_s)" if timed_out else describe_exception(exc))
+            return
+        mid = len(batch) // 2
+        yield from run_isolated(name, call, batch[:mid], limit)
+        yield from run_isolated(name, call, batch[mid:], limit)
+        return
+    for article, result in zip(batch, results):
+        if isinstance(result, Reject):
+            yield True, _dead_from(name, article, result.reason, result.detail)
+        else:
+            yield False, result
+
+
+def _not_beam_resource_warning(record: logging.LogRecord) -> bool:
+    # Beam 2.77's apache_beam.ml.inference.base imports `resource` together with its
+    # ModelManager, which needs torch; without torch it warns at every model load that memory
+    # "cannot be fetched" (on Linux, where it can). Noise for our users; dropped.
+    return not record.getMessage().startswith("Resource module is not available")
+
+
+# Installed at import: RunInference logs it before load_model, in every worker process (and a
+# worker imports this module to unpickle the handler).
+logging.getLogger().addFilter(_not_beam_resource_warning)
+
+
+class StageModelHandler(ModelHandler):
+    """A batched stage as a Beam ModelHandler, for RunInference (apache_beam.ml.inference).
+
+    The "model" is the stage after setup() (for translate: every installed CTranslate2 model,
+    loaded, checked and wrapped with its cache), so RunInference loads it once per worker
+    process and shares it between the threads of that process (its Shared handle), batches
+    with BatchElements and reports its own inference metrics. Failures are isolated per record
+    inside run_inference (run_isolated): RunInference's with_exception_handling() would send
+    the whole batch to the dead letters when one element raises (../shared/notes/
+    beam-findings.md), so it is not used. Each inference is (dead?, record).
     """
 
-    def process(self, batch: Sequence[dict]) -> Iterable[Any]:
-        batch = list(batch)
-        self.n_in.inc(len(batch))
-        start = time.perf_counter()
-        try:
-            yield from self._run(batch)
-        finally:
-            self.us.update(int((time.perf_counter() - start) * 1e6 / max(1, len(batch))))
+    def __init__(self, name: str, config: Any) -> None:
+        super().__init__()
+        self.name = name
+        self.config = config
+        self._limit: TimeLimit | None = None
+        self._counters: dict[str, Any] = {}
+        self._reported: dict[str, int] = {}
 
-    def _run(self, batch: list[dict]) -> Iterable[Any]:
-        # The limit is per record, so a batch gets len(batch) times it; a batch over its limit
-        # is bisected like a failing one, until the slow record is alone and dead-lettered.
-        # Stages change articles in place, so a batch that may be retried in halves runs on a
-        # deep copy: the halves start from the untouched records (and an abandoned call keeps
-        # changing only its copy).
-        work = copy.deepcopy(batch) if len(batch) > 1 else batch
-        snapshots = [dict(a) for a in batch] if self.limit.seconds > 0 else batch
-        try:
-            results = self.limit.call(self.stage.process_batch, work, scale=len(batch))
-            if len(results) != len(batch):  # zip() below would silently drop the rest
-                raise RuntimeError(f"process_batch returned {len(results)} results for "
-                                   f"{len(batch)} records")
-        except Exception as exc:  # noqa: BLE001
-            if len(batch) == 1:
-                self.n_dead.inc()
-                timed_out = isinstance(exc, StageTimeout)
-                yield TaggedOutput(DEAD, _dead_from(
-                    self.name, snapshots[0],
-                    timeout_reason(self.name) if timed_out else error_reason(self.name),
-                    f"no result {exc} (stage_timeout_s)" if timed_out
-                    else describe_exception(exc)))
-                return
-            mid = len(batch) // 2
-            yield from self._run(batch[:mid])
-            yield from self._run(batch[mid:])
-            return
-        for article, result in zip(batch, results):
-            if isinstance(result, Reject):
-                self.n_dead.inc()
-                yield TaggedOutput(DEAD, _dead_from(self.name, article, result.reason,
-                                                    result.detail))
-            else:
-                self.n_out.inc()
-                yield result
+    def load_model(self):
+        stage = build_stage(self.name, self.config)
+        stage.setup()
+        return stage
+
+    def batch_elements_kwargs(self):
+        return dict(getattr(build_stage(self.name, self.config), "batch_kwargs", {}))
+
+    def get_num_bytes(self, batch: Sequence[dict]) -> int:
+        # The default pickles the whole batch once more only to measure it.
+        return sum(len(a.get("body") or "") + len(a.get("title") or "") for a in batch)
+
+    def get_metrics_namespace(self) -> str:
+        return f"{NAMESPACE}_{self.name}"
+
+    def _counter(self, key: str):
+        if key not in self._counters:
+            self._counters[key] = Metrics.counter(NAMESPACE, f"{self.name}_{key}")
+        return self._counters[key]
+
+    def run_inference(self, batch, model, inference_args=None):
+        if self._limit is None:
+            self._limit = TimeLimit(float(getattr(self.config, "stage_timeout_s", 0) or 0))
+        batch = list(batch)
+        self._counter("in").inc(len(batch))
+        start = time.perf_counter()
+        out = []
+        for dead, record in run_isolated(self.name, model.process_batch, batch, self._limit):
+            self._counter("dead" if dead else "out").inc()
+            out.append(PredictionResult(record.get("id"), (dead, record), self.name))
+        Metrics.distribution(NAMESPACE, f"{self.name}_us").update(
+            int((time.perf_counter() - start) * 1e6 / max(1, len(batch))))
+        # Cumulative stage statistics (e.g. the translation cache) as counter increments.
+        for key, value in (getattr(model, "stats", lambda: {})() or {}).items():
+            delta = value - self._reported.get(key, 0)
+            if delta:
+                self._counter(key).inc(delta)
+            self._reported[key] = value
+        return out
+
+
+class _SplitOutcomes(beam.DoFn):
+    def process(self, result: PredictionResult) -> Iterable[Any]:
+        dead, record = result.inference
+        yield TaggedOutput(DEAD, record) if dead else record
 
 
 def apply_stages(articles, config: Any, names: Sequence[str] = STAGE_ORDER):
@@ -233,9 +297,8 @@ def apply_stages(articles, config: Any, names: Sequence[str] = STAGE_ORDER):
     for name in names:
         probe = build_stage(name, config)
         if getattr(probe, "batched", False):
-            batched = current | f"Batch {name}" >> beam.BatchElements(
-                **getattr(probe, "batch_kwargs", {"min_batch_size": 1, "max_batch_size": 64}))
-            outs = batched | name >> beam.ParDo(BatchStageFn(name, config)).with_outputs(
+            inferred = current | name >> RunInference(StageModelHandler(name, config))
+            outs = inferred | f"Split {name}" >> beam.ParDo(_SplitOutcomes()).with_outputs(
                 DEAD, main="main")
         else:
             outs = current | name >> beam.ParDo(StageFn(name, config)).with_outputs(

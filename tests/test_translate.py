@@ -292,3 +292,47 @@ def test_newsnorm_run_translates_arabic_and_french_with_the_tiny_model(tiny_mode
     assert "30,000 personnes" in by_lang["fr"]["body"] and "2.5%" in by_lang["fr"]["body"]
     assert "30 شخصا" in by_lang["ar"]["title"] and "15,000 دولار" in by_lang["ar"]["body"]
     assert "intra_threads=1" in proc.stderr
+
+
+def test_translate_runs_as_a_runinference_model_handler_loaded_once(tiny_models_dir, monkeypatch):
+    """The graph runs the translate stage through RunInference(StageModelHandler): the models
+    are loaded once per worker process (RunInference's Shared handle), batches come from its
+    BatchElements, an article that raises is the only dead letter, and the cache counts reach
+    Beam's metrics."""
+    import apache_beam as beam
+    from apache_beam.metrics.metric import MetricsFilter
+    from apache_beam.options.pipeline_options import PipelineOptions
+    from apache_beam.testing.util import assert_that, equal_to
+
+    from pipeline.stages import NAMESPACE, StageModelHandler, apply_stages
+
+    loads = []
+    real_setup = tr.Stage.setup
+    monkeypatch.setattr(tr.Stage, "setup", lambda self: (loads.append(1), real_setup(self)))
+    real_job = tr.Stage._job
+
+    def job(self, article):
+        if article["id"] == "a3":
+            raise RuntimeError("poison article")
+        return real_job(self, article)
+
+    monkeypatch.setattr(tr.Stage, "_job", job)
+    monkeypatch.setattr(tr, "_TRANSLATORS", {})  # a fresh worker: no cache from other tests
+    config = Config(tiny_models_dir)
+    config.stage_timeout_s = 0
+    drop = _drop() + [dict(copy.deepcopy(_drop()[2]), id="a5", provenance={"line": 5})]
+    p = beam.Pipeline(options=PipelineOptions(["--runner=FnApiRunner"]))
+    out, deads = apply_stages(p | beam.Create(drop, reshuffle=False), config, names=["translate"])
+    assert_that(out | beam.Map(lambda a: (a["id"], a.get("translation", {}).get("status", "-"))),
+                equal_to([("a1", "translated"), ("a2", "translated"), ("a4", "-"),
+                          ("a5", "translated")]), label="out")
+    assert_that(deads[0] | beam.Map(lambda d: (d["id"], d["reason"])),
+                equal_to([("a3", "translate_error")]), label="dead")
+    result = p.run()
+    result.wait_until_finish()
+    assert isinstance(StageModelHandler("translate", config).load_model(), tr.Stage)
+    assert len(loads) == 2  # once in the pipeline's worker, once in the direct call above
+    counters = {c.key.metric.name: c.committed for c in result.metrics().query(
+        MetricsFilter().with_namespace(NAMESPACE))["counters"]}
+    assert counters["translate_in"] == 5 and counters["translate_dead"] == 1
+    assert counters["translate_cachemisses"] > 0

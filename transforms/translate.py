@@ -467,6 +467,7 @@ class Stage(_Base):
         from models.registry import installed_models
 
         self.loaded = {}
+        self.cache_hits = self.cache_misses = 0
         for meta in installed_models(self.models_dir).values():
             if meta.get("target_lang", "en") == "en":
                 self._model(meta)  # load and verify now: a broken model fails the job at start
@@ -523,7 +524,9 @@ class Stage(_Base):
         results: dict[tuple, dict] = {}
         for (path, lang), sents in by_model.items():
             tr = shared_translator(self._model(metas[lang]))
-            results[(path, lang)] = tr.translate(sents, lang)[0]
+            results[(path, lang)], cached = tr.translate(sents, lang)
+            self.cache_hits += len(cached)
+            self.cache_misses += len(results[(path, lang)]) - len(cached)
         out = []
         for article, job in zip(articles, jobs):
             if job is None:
@@ -538,12 +541,10 @@ class Stage(_Base):
             out.append(self._apply(article, job, self._model(meta), results[(meta["path"], job.lang)]))
         return out
 
-    def teardown(self) -> None:
-        for t in list(_TRANSLATORS.values()):
-            total = t.hits + t.misses
-            if total:
-                log.info("translate: %s cache %d hits / %d sentences (%.0f%%)", t.model.key,
-                         t.hits, total, 100.0 * t.hits / total)
+    def stats(self) -> dict:
+        """Cumulative counts of this stage instance, reported as Beam counters (distinct
+        sentences per batch served from the cache, or sent to the model)."""
+        return {"cachehits": self.cache_hits, "cachemisses": self.cache_misses}
 
     def process(self, article: dict) -> dict:
         result = self.process_batch([article])[0]
