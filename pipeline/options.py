@@ -73,7 +73,7 @@ def add_job_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParse
     parser.add_argument("--output", required=True,
                         help="output directory (local path or any Beam filesystem, e.g. gs://)")
     parser.add_argument("--num_shards", "--num-shards", type=int, default=d.num_shards,
-                        help="article files per format; 0 = one per 32 MiB of input")
+                        help="article files per format; 0 = one per 8 MiB of input")
     parser.add_argument("--force", action="store_true",
                         help="rerun even if the output already holds this drop with this config")
     parser.add_argument("--models_dir", "--models-dir", default=d.models_dir,
