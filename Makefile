@@ -16,7 +16,7 @@ install: $(BIN)/newsnorm
 
 demo: install
 	$(BIN)/newsnorm run --input examples/drop --output $(OUT) --force
-	$(BIN)/newsnorm verify $(OUT)
+	$(BIN)/newsnorm verify $(OUT) --input examples/drop
 
 test: install
 	$(BIN)/python -m pytest

@@ -2,8 +2,12 @@
 
 Owns: what manifest.json says (inputs, config, counts, every output file with its size and
 checksum) and the check that an output directory is complete and consistent: every listed file
-present with its recorded size and sha256, read = written + dead-lettered, and every article id
-written once.
+present with its recorded size and sha256, read = written + dead-lettered, every article id
+written once, and every input unit accounted for exactly once. An input unit (a JSON line, an
+array element, a feed entry, an HTML page, or a whole file that cannot be split; see
+transforms/ingest.py) is named by the provenance of its record: (file, line, entry). Given the
+input (`--input`), verify re-parses it with the pipeline's own parser and checks that the units
+found there are exactly the units in the output.
 """
 
 from __future__ import annotations
@@ -78,8 +82,70 @@ def build_manifest(results: list[dict], *, inputs: dict, config: dict, run: dict
     }
 
 
-def verify(out_dir: str) -> list[str]:
-    """Problems found in an output directory ([] when it is complete and consistent)."""
+Unit = tuple  # (file, line, entry): one input unit, see provenance_key
+
+
+def provenance_key(prov: Any) -> Unit | None:
+    """The input unit a record came from: (file, line, entry), 0 where the format has none.
+    None when the record carries no usable provenance.
+
+    >>> provenance_key({"drop": "d", "file": "a.jsonl", "line": 3, "entry": 0})
+    ('a.jsonl', 3, 0)
+    >>> provenance_key({"file": "feed.xml", "entry": 2}), provenance_key({"line": 1})
+    (('feed.xml', 0, 2), None)
+    """
+    if not isinstance(prov, dict) or not isinstance(prov.get("file"), str) or not prov["file"]:
+        return None
+    try:
+        return (prov["file"], int(prov.get("line") or 0), int(prov.get("entry") or 0))
+    except (TypeError, ValueError):
+        return None
+
+
+def describe_unit(key: Unit) -> str:
+    """An input unit as people name it.
+
+    >>> describe_unit(("a.jsonl", 3, 0)), describe_unit(("f.xml", 0, 2)), describe_unit(("e", 0, 0))
+    ('a.jsonl line 3', 'f.xml entry 2', 'e (whole file)')
+    """
+    file, line, entry = key
+    parts = [file] + ([f"line {line}"] if line else []) + ([f"entry {entry}"] if entry else [])
+    return " ".join(parts) if len(parts) > 1 else f"{file} (whole file)"
+
+
+def input_units(input_path: str, config: dict | None = None) -> dict[Unit, str]:
+    """Re-parse an input drop with the pipeline's own code: {unit: id ("" when it has none)}.
+
+    Files are listed as `newsnorm run` lists them and read as pipeline/graph.py ParseFileFn
+    reads them, including its rule that a file whose reading fails is one more unit."""
+    from pipeline.graph import _lines
+    from pipeline.run import list_input_files
+    from transforms.ingest import ParseLimits, parse_file
+
+    cfg = config or {}
+    defaults = ParseLimits()
+    limits = ParseLimits(
+        max_article_chars=cfg.get("max_article_chars", defaults.max_article_chars),
+        max_paragraphs=cfg.get("max_paragraphs", defaults.max_paragraphs),
+        html_timeout_s=cfg.get("html_timeout_s", defaults.html_timeout_s))
+    files, drop = list_input_files(input_path)
+    units: dict[Unit, str] = {}
+    for path, name in files:
+        try:
+            with FileSystems.open(path, compression_type="uncompressed") as handle:
+                for result in parse_file(name, _lines(handle), drop, limits):
+                    record = result.article if result.article is not None else result.dead
+                    units[provenance_key(record["provenance"])] = record.get("id") or ""
+        except Exception:  # noqa: BLE001 - as in ParseFileFn: one unreadable_file unit
+            units[(name, 0, 0)] = ""
+    return units
+
+
+def verify(out_dir: str, input_path: str | None = None) -> list[str]:
+    """Problems found in an output directory ([] when it is complete and consistent).
+
+    With `input_path`, also check that the input units of that drop are exactly those in the
+    output (missing and unexpected units are reported by id and provenance)."""
     problems: list[str] = []
     mpath = FileSystems.join(out_dir, MANIFEST_NAME)
     if not FileSystems.exists(mpath):
@@ -90,6 +156,9 @@ def verify(out_dir: str) -> list[str]:
         return [f"{mpath}: unreadable manifest: {exc}"]
     counts = manifest.get("counts", {})
     seen_ids: dict[str, str] = {}
+    # Every record (article or dead letter) -> the input unit it accounts for.
+    units: dict[Unit, tuple[str, str]] = {}
+    input_files = {f.get("path") for f in manifest.get("input", {}).get("files", [])}
     rows = {"articles": 0, "dead_letter": 0}
     for f in manifest.get("files", []):
         path = FileSystems.join(out_dir, *f["path"].split("/"))
@@ -107,17 +176,32 @@ def verify(out_dir: str) -> list[str]:
         if len(lines) != f["rows"]:
             problems.append(f"{f['path']}: {len(lines)} rows, manifest says {f['rows']}")
         rows[f["kind"]] += len(lines)
-        if f["kind"] == "articles":
-            for number, line in enumerate(lines, start=1):
-                try:
-                    aid = json.loads(line)["id"]
-                except (ValueError, KeyError, TypeError):
-                    problems.append(f"{f['path']}: line {number} is not an article record")
-                    continue
+        what = "article" if f["kind"] == "articles" else "dead letter"
+        for number, line in enumerate(lines, start=1):
+            try:
+                record = json.loads(line)
+                aid = record["id"]
+            except (ValueError, KeyError, TypeError):
+                article_or_dead = "an article" if f["kind"] == "articles" else "a dead-letter"
+                problems.append(f"{f['path']}: line {number} is not {article_or_dead} record")
+                continue
+            here = f"{what} {aid!r} ({f['path']} line {number})"
+            if f["kind"] == "articles":
                 if aid in seen_ids:
                     problems.append(f"article id {aid!r} written twice "
                                     f"({seen_ids[aid]} and {f['path']})")
                 seen_ids[aid] = f["path"]
+            key = provenance_key(record.get("provenance"))
+            if key is None:
+                problems.append(f"{here}: no provenance (input file, line, entry)")
+            elif key in units:
+                problems.append(f"input {describe_unit(key)} accounted for twice: "
+                                f"{units[key][0]} and {here}")
+            else:
+                units[key] = (here, aid)
+                if input_files and key[0] not in input_files:
+                    problems.append(f"{here}: comes from {key[0]!r}, which is not an input "
+                                    "file in the manifest")
     if rows["articles"] != counts.get("written"):
         problems.append(f"articles: {rows['articles']} rows, manifest counts {counts.get('written')}")
     if rows["dead_letter"] != counts.get("dead_lettered"):
@@ -126,6 +210,8 @@ def verify(out_dir: str) -> list[str]:
     if counts.get("read") != counts.get("written", 0) + counts.get("dead_lettered", 0):
         problems.append(f"counts do not reconcile: read {counts.get('read')} != written "
                         f"{counts.get('written')} + dead-lettered {counts.get('dead_lettered')}")
+    if input_path is not None:
+        problems += _compare_units(input_units(input_path, manifest.get("config")), units)
     listed = {f["path"] for f in manifest.get("files", [])}
     for kind in ("articles", "dead_letter"):
         pattern = FileSystems.join(out_dir, kind, "*")
@@ -133,6 +219,29 @@ def verify(out_dir: str) -> list[str]:
             rel = kind + "/" + meta.path.replace("\\", "/").rsplit("/", 1)[-1]
             if rel not in listed:
                 problems.append(f"{rel}: present but not listed in the manifest (stale file?)")
+    return problems
+
+
+def _compare_units(expected: dict[Unit, str], found: dict[Unit, tuple[str, str]]) -> list[str]:
+    """Input units against output records: one line per missing or unexpected unit, or per
+    unit whose record carries another id than the input (both ids known).
+
+    >>> _compare_units({("a", 1, 0): "x", ("a", 2, 0): "y"},
+    ...                {("a", 1, 0): ("article 'x' (p line 1)", "x"),
+    ...                 ("b", 0, 0): ("dead letter '' (q line 1)", "")})
+    ["input a line 2 (id 'y') is missing from the output", "dead letter '' (q line 1): comes from b (whole file), which is not in the input"]
+    """
+    problems = []
+    for key in sorted(set(expected) - set(found)):
+        problems.append(f"input {describe_unit(key)} (id {expected[key]!r}) is missing from the "
+                        "output")
+    for key in sorted(set(found) - set(expected)):
+        problems.append(f"{found[key][0]}: comes from {describe_unit(key)}, which is not in the "
+                        "input")
+    for key in sorted(set(found) & set(expected)):
+        if expected[key] and found[key][1] and expected[key] != found[key][1]:
+            problems.append(f"{found[key][0]}: input {describe_unit(key)} has id "
+                            f"{expected[key]!r}")
     return problems
 
 

@@ -11,16 +11,25 @@ def run(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="newsnorm verify",
                                      description="check an output directory against its manifest")
     parser.add_argument("output", help="an output directory written by `newsnorm run`")
+    parser.add_argument("--input", metavar="PATH",
+                        help="the drop it was made from: re-parse it and check that every input "
+                             "unit is in the output exactly once")
     args = parser.parse_args(argv)
     from pipeline.manifest import load, verify
 
-    problems = verify(args.output)
+    try:
+        problems = verify(args.output, args.input)
+    except Exception as exc:  # noqa: BLE001 - e.g. --input not found: one line, not a traceback
+        print(f"newsnorm verify: error: {exc}", file=sys.stderr)
+        return 2
     if problems:
         for p in problems:
             print(f"FAIL {p}", file=sys.stderr)
         print(f"newsnorm verify: {len(problems)} problem(s) in {args.output}", file=sys.stderr)
         return 1
     c = load(args.output)["counts"]
+    against = f", checked against the input {args.input}" if args.input else ""
     print(f"OK {args.output}: read {c['read']} = written {c['written']} + dead-lettered "
-          f"{c['dead_lettered']}; every listed file present with its size and sha256")
+          f"{c['dead_lettered']}; every input unit accounted for exactly once{against}; "
+          "every listed file present with its size and sha256")
     return 0

@@ -5,7 +5,8 @@ article or a dead letter; the number of results is the number of input units (JS
 non-blank lines; a JSON array: its elements, plus one dead letter for a cut-off tail; a page:
 one); every result can be written as UTF-8 (what Beam's coder and our writers need). Example
 counts come from the hypothesis profile (tests/conftest.py: "ci" 200, "long" 5000); the slow
-targets (trafilatura pages, the whole Beam graph) lower it explicitly.
+targets (trafilatura pages, the whole Beam graph) lower it (slow_target: 30 and 4 in CI, 25x
+that in the long profile). README "Reliability: test-suite summary" lists every target.
 
 Found and fixed by these tests: a lone surrogate escape ("\\ud800") in a JSON record crashed
 Beam's coder and failed the whole job (now dead letter `lone_surrogate`); a deeply nested first
@@ -15,7 +16,9 @@ an <svg>/<noscript> in one feed entry lost the whole rest of the feed (textblock
 carries C0 controls through lxml and gives them back for the normalize stage to log; feeds.py
 still dead-letters a single entry as `unparseable_entry_html` if lxml refuses it); a declared
 XML encoding that does not exist ("TF-8") raised LookupError (now `unknown_xml_encoding`); the
-provenance of a UTF-16 file said "utf-8".
+provenance of a UTF-16 file said "utf-8". Found by the atheris harness (fuzz/parsers.py): a
+file holding an empty JSON array ("[]") gave no result at all, so it left no trace in the
+output (now the dead letter `empty_file`).
 """
 
 from __future__ import annotations
@@ -26,12 +29,20 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from pipeline.manifest import provenance_key
 from pipeline.schema import DEAD_LETTER_FIELDS, to_json_line
 from transforms.ingest import ParseLimits, parse_file, sniff_format
 from transforms.textblocks import html_to_paragraphs
 from tests.conftest import EXAMPLE_DROP
 
 FORMATS = {"jsonl", "json", "feed", "html", "xml", "empty", "unknown"}
+
+
+def slow_target(ci_examples: int) -> int:
+    """Examples for a slow target: `ci_examples` under the "ci" profile (200), scaled with a
+    bigger profile ("long": 5000 -> 25x), never more than the profile allows."""
+    profile = settings.default.max_examples
+    return min(profile, ci_examples * max(1, profile // 200))
 
 
 def parse(data: bytes, limits: ParseLimits = ParseLimits(), lines: bool = True) -> list:
@@ -47,6 +58,9 @@ def parse(data: bytes, limits: ParseLimits = ParseLimits(), lines: bool = True) 
             assert r.dead["stage"] == "parse" and r.dead["reason"]
             to_json_line(r.dead, DEAD_LETTER_FIELDS).encode("utf-8")
     assert results, "a file always yields at least one result"
+    # Each result names its own input unit: what `newsnorm verify` counts on (pipeline/manifest.py)
+    keys = [provenance_key((r.article or r.dead)["provenance"]) for r in results]
+    assert None not in keys and len(set(keys)) == len(keys), keys
     return results
 
 
@@ -186,6 +200,14 @@ def test_mixed_encodings_one_result_per_line(titles, encoding):
     assert len(results) == len(lines)
 
 
+@pytest.mark.parametrize("data", [b"[]", b"[\n]", b" [ ] \n", b"\xef\xbb\xbf[]"])
+def test_empty_json_array_is_one_dead_letter(data):
+    # Found by fuzz/parsers.py (atheris): "[]" yielded nothing, so the file left no trace.
+    for lines in (True, False):
+        (result,) = parse(data, lines=lines)
+        assert result.dead["reason"] == "empty_file"
+
+
 def test_ten_megabyte_single_line():
     body = "word " * (2 * 1024 * 1024)  # 10 MiB
     line = json.dumps({"id": "big", "title": "Big", "body": body}).encode() + b"\n"
@@ -287,7 +309,8 @@ def test_nul_in_declared_encoding_is_a_dead_letter():
     assert result.dead["reason"] == "feed_parser_crashed"
 
 
-@settings(max_examples=30, suppress_health_check=[HealthCheck.too_slow])  # trafilatura: slow
+# trafilatura: ~0.1 s a page; 30 examples keep this target under 10 s in CI (long: 750).
+@settings(max_examples=slow_target(30), suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(mutation, max_size=3))
 def test_mutated_page_is_one_result(ops):
     data = _mutate(PAGE, ops)
@@ -299,30 +322,40 @@ def test_mutated_page_is_one_result(ops):
 # --------------------------------------------------------------------------- whole graph
 
 
-@settings(max_examples=4, suppress_health_check=[HealthCheck.too_slow,
-                                                 HealthCheck.function_scoped_fixture])
+# The Beam graph: ~2 s a drop; 4 drops in CI (long: 100).
+@settings(max_examples=slow_target(4), suppress_health_check=[HealthCheck.too_slow,
+                                                              HealthCheck.function_scoped_fixture])
 @given(st.lists(jsonl_line, min_size=1, max_size=12), st.binary(max_size=300))
 def test_whole_graph_counts_reconcile(tmp_path_factory, lines, junk):
-    """A few generated drops through the Beam graph: read = written + dead-lettered."""
+    """A few generated drops through the Beam graph: read = written + dead-lettered, and the
+    records' input units are those of the drop, each once."""
     from apache_beam.options.pipeline_options import PipelineOptions
     from apache_beam.testing.test_pipeline import TestPipeline
 
     from pipeline import graph
-    from pipeline.manifest import counts_from_results
+    from pipeline.manifest import counts_from_results, input_units
     from pipeline.options import JobConfig
 
     tmp = tmp_path_factory.mktemp("fuzzgraph")
-    (tmp / "a.jsonl").write_bytes(b"\n".join([_good_line(), *lines]) + b"\n")
-    (tmp / "b.bin").write_bytes(junk)
-    (tmp / "feed.xml").write_bytes(_mutate(FEED, [(0, len(junk) * 7, b"")]))
-    files = [(str(tmp / n), n) for n in ("a.jsonl", "b.bin", "feed.xml")]
+    drop = tmp / "drop"
+    drop.mkdir()
+    (drop / "a.jsonl").write_bytes(b"\n".join([_good_line(), *lines]) + b"\n")
+    (drop / "b.bin").write_bytes(junk)
+    (drop / "feed.xml").write_bytes(_mutate(FEED, [(0, len(junk) * 7, b"")]))
+    files = [(str(drop / n), n) for n in ("a.jsonl", "b.bin", "feed.xml")]
     config = JobConfig(input=str(tmp), output=str(tmp / "out"), progress=False, report=False,
                        models_dir=str(tmp / "no-models"))
     with TestPipeline(options=PipelineOptions(["--runner=FnApiRunner"])) as p:
         graph.build(p, files, "drop", str(tmp / "staging"), config, num_shards=2)
     results = json.loads((tmp / "staging" / graph.RESULTS_NAME).read_text())
     counts = counts_from_results(results)
-    units = len([x for x in (tmp / "a.jsonl").read_bytes().split(b"\n") if x.strip()])
+    units = len([x for x in (drop / "a.jsonl").read_bytes().split(b"\n") if x.strip()])
     assert counts["read"] >= units + 2
     assert counts["read"] == counts["written"] + counts["dead_lettered"]
     assert counts["written"] >= 1
+    # Every input unit (as `newsnorm verify --input` re-parses it) is written exactly once.
+    keys = [provenance_key(json.loads(line)["provenance"])
+            for f in sorted((tmp / "staging").glob("*/*.jsonl"))
+            for line in f.read_text(encoding="utf-8").splitlines()]
+    assert len(keys) == len(set(keys)) == counts["read"]
+    assert set(keys) == set(input_units(str(drop)))

@@ -198,6 +198,14 @@ def test_path_like_ids_never_become_files(hostile_run):
     assert not list(root.rglob("passwd")) and not list(root.rglob("pwned"))
 
 
+def test_every_hostile_input_is_accounted_for_once(hostile_run):
+    from pipeline.manifest import input_units, verify
+
+    root, out, articles, dead = hostile_run
+    assert verify(str(out), str(root / "drop")) == []
+    assert len(articles) + len(dead) == len(input_units(str(root / "drop")))
+
+
 def test_lone_surrogate_is_a_dead_letter_not_a_failed_job(hostile_run):
     _, _, _, dead = hostile_run
     assert [d["id"] for d in dead if d["reason"] == "lone_surrogate"] == ["surrogate"]

@@ -400,6 +400,8 @@ def _parse_json_whole(data: bytes, prov: dict, limits: ParseLimits) -> Iterator[
             if _skip_ws(text, pos + 1) < len(text):
                 yield _dead_file(dict(prov, entry=entry + 1), "invalid_json",
                                  "data after the closing ]", text[pos + 1:])
+            elif entry == 0:  # "[]": no record, but the file must still leave a trace
+                yield _dead_file(prov, "empty_file", "an empty JSON array", text)
             return
         if pos >= len(text):
             yield _dead_file(dict(prov, entry=entry + 1), "truncated_json",
