@@ -43,10 +43,10 @@ def finish_install(out_dir: str, meta: dict, golden_source: str, golden_lang: st
     meta.setdefault("target_spm", "target.spm")
     meta["golden"] = {"source": golden_source, "lang": golden_lang, "expected": ""}
     _write_metadata(out_dir, meta)
-    model = open_model(out_dir, verify=False, intra_threads=1)
+    model = open_model(out_dir, verify=False, threads=1)
     meta["golden"]["expected"] = model.translate_text(golden_source, golden_lang, **GOLDEN_OPTIONS)
     _write_metadata(out_dir, meta)
-    open_model(out_dir, verify=True, intra_threads=1)  # fails loudly if anything is off
+    open_model(out_dir, verify=True, threads=1)  # fails loudly if anything is off
     return out_dir
 
 

@@ -96,12 +96,13 @@ def usable_cpus() -> tuple[int, str]:
     return n, why
 
 
-def intra_threads_for(requested: int, workers: int, cpus: int) -> int:
-    """Threads per Translator: the requested count, else the usable CPUs shared by the workers.
+def threads_for(requested: int, workers: int, cpus: int) -> int:
+    """CPU threads for translation in one worker: the requested count, else the usable CPUs
+    shared by the Beam workers.
 
-    >>> intra_threads_for(0, 1, 2), intra_threads_for(0, 2, 2), intra_threads_for(0, 4, 2)
+    >>> threads_for(0, 1, 2), threads_for(0, 2, 2), threads_for(0, 4, 2)
     (2, 1, 1)
-    >>> intra_threads_for(3, 1, 2)
+    >>> threads_for(3, 1, 2)
     3
     """
     if requested > 0:
@@ -139,6 +140,23 @@ def resolve_compute_type(compute_type: str, device: str) -> str:
     return compute_type
 
 
+def translator_threads(threads: int, device: str) -> tuple[int, int]:
+    """(inter_threads, intra_threads) of the Translator that uses `threads` CPU threads.
+
+    On CPU: that many single-thread replicas, each decoding a whole batch. Measured with
+    bench/bench_translate.py (OPUS-MT-size model, int8, 2 vCPU Intel Xeon, docs/translation.md):
+    2 replicas x 1 thread ran 2.77x Hugging Face float32 on 2 threads, one Translator with
+    intra_threads=2 only 1.27x, and our stage on it 0.61x (slower than 1 thread). A replica
+    computes a batch exactly as a single thread does, so outputs do not depend on this choice.
+    On CUDA: one replica, the threads for its CPU-side work.
+
+    >>> translator_threads(2, "cpu"), translator_threads(2, "cuda"), translator_threads(0, "cpu")
+    ((2, 1), (1, 2), (1, 1))
+    """
+    threads = max(1, threads)
+    return (1, threads) if device == "cuda" else (threads, 1)
+
+
 class LoadedModel:
     """A verified model: tokenizers, Translator and the limits from its metadata."""
 
@@ -169,25 +187,44 @@ class LoadedModel:
     def decode(self, pieces: Sequence[str]) -> str:
         return self.sp_target.decode(list(pieces))
 
+    def _sources(self, batch: Sequence[Sequence[str]], lang: str):
+        sources = [list(p) for p in batch]
+        if not self.lang_codes:
+            return sources, None
+        # NLLB: source language token first, target language forced
+        code = self.lang_codes.get(lang, "")
+        return [[code] + s + ["</s>"] for s in sources], [[self.target_code]] * len(sources)
+
+    def translate_groups(self, groups: Sequence[Sequence[Sequence[str]]], lang: str = "",
+                         **options) -> list[list[tuple[list[str], float]]]:
+        """Token-list groups in -> per group, (best hypothesis tokens, score) in order.
+
+        Every group is submitted at once (asynchronous=True), so the Translator's replicas
+        (inter_threads) decode groups side by side; a group that fits max_batch_size is one
+        batch, computed the same way whichever replica takes it."""
+        options.setdefault("max_decoding_length", self.max_decoding_length)
+        pending = []
+        for batch in groups:
+            sources, prefix = self._sources(batch, lang)
+            pending.append((prefix, self.translator.translate_batch(
+                sources, target_prefix=prefix, return_scores=True, asynchronous=True,
+                **options)))
+        out = []
+        for prefix, results in pending:
+            group = []
+            for async_result in results:
+                r = async_result.result()
+                hyp = list(r.hypotheses[0])
+                if prefix and hyp[:1] == [self.target_code]:
+                    hyp = hyp[1:]
+                group.append((hyp, float(r.scores[0]) if r.scores else 0.0))
+            out.append(group)
+        return out
+
     def translate_pieces(self, batch: Sequence[Sequence[str]], lang: str = "",
                          **options) -> list[tuple[list[str], float]]:
         """Token lists in -> (best hypothesis tokens, score) out, in the same order."""
-        sources = [list(p) for p in batch]
-        prefix = None
-        if self.lang_codes:  # NLLB: source language token first, target language forced
-            code = self.lang_codes.get(lang, "")
-            sources = [[code] + s + ["</s>"] for s in sources]
-            prefix = [[self.target_code]] * len(sources)
-        options.setdefault("max_decoding_length", self.max_decoding_length)
-        results = self.translator.translate_batch(sources, target_prefix=prefix,
-                                                  return_scores=True, **options)
-        out = []
-        for r in results:
-            hyp = list(r.hypotheses[0])
-            if prefix and hyp[:1] == [self.target_code]:
-                hyp = hyp[1:]
-            out.append((hyp, float(r.scores[0]) if r.scores else 0.0))
-        return out
+        return self.translate_groups([batch], lang, **options)[0]
 
     def translate_text(self, text: str, lang: str = "", **options) -> str:
         """One sentence through the model with no protection (used by the golden check)."""
@@ -217,7 +254,7 @@ def read_metadata(model_dir: str) -> dict:
 
 
 def open_model(model_dir: str, device: str = "cpu", compute_type: str = "auto",
-               intra_threads: int = 1, verify: bool = True) -> LoadedModel:
+               threads: int = 1, verify: bool = True) -> LoadedModel:
     """Load (no cache) and, when `verify`, check checksums and the golden sentence."""
     import ctranslate2
     import sentencepiece as spm
@@ -230,9 +267,10 @@ def open_model(model_dir: str, device: str = "cpu", compute_type: str = "auto",
                              + "; ".join(problems[:5]) + " (reinstall it: newsnorm models install)")
     device = resolve_device(device)
     ctype = resolve_compute_type(compute_type, device)
+    inter, intra = translator_threads(threads, device)
     try:
         translator = ctranslate2.Translator(model_dir, device=device, compute_type=ctype,
-                                            inter_threads=1, intra_threads=intra_threads)
+                                            inter_threads=inter, intra_threads=intra)
         sp_source = spm.SentencePieceProcessor(
             model_file=os.path.join(model_dir, meta.get("source_spm", "source.spm")))
         sp_target = spm.SentencePieceProcessor(
@@ -248,23 +286,24 @@ def open_model(model_dir: str, device: str = "cpu", compute_type: str = "auto",
         if got != golden.get("expected"):
             raise ModelError(f"model {model_dir} failed its golden check: "
                              f"{golden['source']!r} -> {got!r}, expected {golden.get('expected')!r}")
-    log.debug("loaded %s %s from %s (device=%s compute_type=%s intra_threads=%d, "
-             "checksums and golden sentence verified=%s)", model.name, model.version, model_dir,
-             device, ctype, intra_threads, verify)
+    model.threads = (inter, intra)
+    log.debug("loaded %s %s from %s (device=%s compute_type=%s inter_threads=%d intra_threads=%d,"
+              " checksums and golden sentence verified=%s)", model.name, model.version, model_dir,
+              device, ctype, inter, intra, verify)
     return model
 
 
 def load_model(model_dir: str, device: str = "cpu", compute_type: str = "auto",
-               intra_threads: int = 1) -> LoadedModel:
+               threads: int = 1) -> LoadedModel:
     """The process-wide shared, verified model (loaded and verified once per process)."""
-    key = (os.path.abspath(model_dir), device, compute_type, intra_threads)
+    key = (os.path.abspath(model_dir), device, compute_type, threads)
     with _LOCK:
         model = _LOADED.get(key)
         if model is None:
-            model = open_model(model_dir, device, compute_type, intra_threads)
+            model = open_model(model_dir, device, compute_type, threads)
             _LOADED[key] = model
             log.info("translate: loaded %s %s from %s (device=%s compute_type=%s "
-                     "intra_threads=%d; checksums and golden sentence verified)", model.name,
-                     model.version, model_dir, resolve_device(device),
-                     resolve_compute_type(compute_type, resolve_device(device)), intra_threads)
+                     "inter_threads=%d intra_threads=%d; checksums and golden sentence "
+                     "verified)", model.name, model.version, model_dir, resolve_device(device),
+                     resolve_compute_type(compute_type, resolve_device(device)), *model.threads)
         return model

@@ -63,6 +63,9 @@ class DropsPlaceholders:
     def __getattr__(self, name):
         return getattr(self.model, name)
 
+    def translate_groups(self, groups, lang="", **options):
+        return [self.translate_pieces(g, lang, **options) for g in groups]
+
     def translate_pieces(self, batch, lang="", **options):
         self.calls += 1
         out = []
@@ -159,6 +162,25 @@ def test_batching_is_canonical_order_and_batch_size_do_not_change_output(random_
             got = tr.SentenceTranslator(random_model, max_batch_tokens=max_tokens)._decode_units(
                 subset, "fr", {"beam_size": 2})
             assert {u: got[u][0] for u in subset} == {u: reference[u][0] for u in subset}
+
+
+def test_replicas_decoding_groups_side_by_side_give_the_same_output(random_model):
+    """Groups go to the Translator's replicas asynchronously (inter_threads, one thread each,
+    models/loader.py translator_threads): which replica takes a group must not matter."""
+    import ctranslate2
+
+    two = ctranslate2.Translator(random_model.path, device="cpu", inter_threads=2,
+                                 intra_threads=1)
+    model2 = LoadedModel(random_model.path, random_model.meta, two, random_model.sp_source,
+                         random_model.sp_target)
+    units = [tuple(random_model.encode(s)) for s in SENTENCES] * 3
+    for max_tokens in (16, 64):
+        one = tr.SentenceTranslator(random_model, max_batch_tokens=max_tokens)._decode_units(
+            units, "fr", {"beam_size": 2})
+        for _ in range(3):
+            got = tr.SentenceTranslator(model2, max_batch_tokens=max_tokens)._decode_units(
+                units, "fr", {"beam_size": 2})
+            assert {u: got[u][0] for u in units} == {u: one[u][0] for u in units}
 
 
 def _article(i, lang, title, paragraphs, para_langs=None, route="translate"):

@@ -321,11 +321,12 @@ class SentenceTranslator:
     def _decode_units(self, units: list[tuple[str, ...]], lang: str, options: dict) -> dict:
         out: dict[tuple[str, ...], tuple[list[str], float]] = {}
         wanted = set(units)
-        for group in canonical_groups(units, self.max_batch_tokens):
-            # The group fits in max_batch_tokens by construction, so CTranslate2's own token
-            # batching keeps it as one batch (a re-split would change the padded length).
-            results = self.model.translate_pieces(group, lang, max_batch_size=self.max_batch_tokens,
-                                                  batch_type="tokens", **options)
+        groups = canonical_groups(units, self.max_batch_tokens)
+        # Each group fits in max_batch_tokens by construction, so CTranslate2's own token
+        # batching keeps it as one batch (a re-split would change the padded length).
+        decoded = self.model.translate_groups(groups, lang, max_batch_size=self.max_batch_tokens,
+                                              batch_type="tokens", **options)
+        for group, results in zip(groups, decoded):
             out.update((u, r) for u, r in zip(group, results) if u in wanted)
         return out
 
@@ -452,18 +453,18 @@ class Stage(_Base):
     batch_kwargs = {"min_batch_size": 1, "max_batch_size": 32}
 
     def setup(self) -> None:
-        from models.loader import beam_workers, intra_threads_for, usable_cpus
+        from models.loader import beam_workers, threads_for, usable_cpus
 
         self.models_dir = getattr(self.config, "models_dir", "") or ""
         cpus, why = usable_cpus()
         workers = beam_workers(self.config)
         requested = int(getattr(self.config, "translate_threads", 0) or 0)
-        self.intra_threads = intra_threads_for(requested, workers, cpus)
+        self.threads = threads_for(requested, workers, cpus)
         self.device = getattr(self.config, "device", "cpu") or "cpu"
         self.compute_type = getattr(self.config, "compute_type", "auto") or "auto"
         self.retranslate = getattr(self.config, "retranslate", "auto") or "auto"
-        log.info("translate: intra_threads=%d (%s; usable CPUs %s, %d Beam worker(s))",
-                 self.intra_threads, "requested" if requested else "from usable CPUs", why, workers)
+        log.info("translate: %d CPU thread(s) (%s; usable CPUs %s, %d Beam worker(s))",
+                 self.threads, "requested" if requested else "from usable CPUs", why, workers)
         from models.registry import installed_models
 
         self.loaded = {}
@@ -477,7 +478,7 @@ class Stage(_Base):
 
         path = meta["path"]
         if path not in self.loaded:
-            self.loaded[path] = load_model(path, self.device, self.compute_type, self.intra_threads)
+            self.loaded[path] = load_model(path, self.device, self.compute_type, self.threads)
         return self.loaded[path]
 
     def _job(self, article: dict) -> _Job | None:
