@@ -129,7 +129,8 @@ def resolve_device(device: str) -> str:
 
 
 def resolve_compute_type(compute_type: str, device: str) -> str:
-    """ "auto" = int8 on CPU (2.4x float32 throughput at 1/3 the memory: docs/translation.md),
+    """ "auto" = int8 on CPU (2.3-2.7x float32's throughput; 157 vs 383 MB RSS loaded, 77 vs
+    289 MB on disk, OPUS-MT size: docs/translation.md),
     int8_float16 on CUDA; anything else is passed to CTranslate2 as given.
 
     >>> resolve_compute_type("auto", "cpu"), resolve_compute_type("float32", "cpu")
