@@ -463,15 +463,17 @@ class Stage(_Base):
         self.device = getattr(self.config, "device", "cpu") or "cpu"
         self.compute_type = getattr(self.config, "compute_type", "auto") or "auto"
         self.retranslate = getattr(self.config, "retranslate", "auto") or "auto"
-        log.info("translate: %d CPU thread(s) (%s; usable CPUs %s, %d Beam worker(s))",
-                 self.threads, "requested" if requested else "from usable CPUs", why, workers)
         from models.registry import installed_models
 
         self.loaded = {}
         self.cache_hits = self.cache_misses = 0
-        for meta in installed_models(self.models_dir).values():
-            if meta.get("target_lang", "en") == "en":
-                self._model(meta)  # load and verify now: a broken model fails the job at start
+        to_english = [m for m in installed_models(self.models_dir).values()
+                      if m.get("target_lang", "en") == "en"]
+        if to_english:
+            log.info("translate: %d CPU thread(s) (%s; usable CPUs %s, %d Beam worker(s))",
+                     self.threads, "requested" if requested else "from usable CPUs", why, workers)
+        for meta in to_english:
+            self._model(meta)  # load and verify now: a broken model fails the job at start
 
     def _model(self, meta: dict):
         from models.loader import load_model
