@@ -546,8 +546,8 @@ def ct2_child(args) -> None:
         models.clear()
         models.update({q: load(args.model if q == "int8" else args.model_f32, q, int(t))
                        for q in ("int8", "float32")})
-        # CTranslate2's own way to use t cores: t replicas of 1 thread each (weights shared),
-        # what the notes found fastest on 2 cores; the stage gets it as t Beam workers instead.
+        # CTranslate2 called directly with t replicas of 1 thread each (weights shared), what
+        # the notes found fastest on 2 cores; open_model (above) now builds the same Translator.
         models["replicas"] = ctranslate2.Translator(args.model, device="cpu", compute_type="int8",
                                                     inter_threads=int(t), intra_threads=1)
 
@@ -648,8 +648,9 @@ def section_hf(built: dict, args, stage_best: dict) -> None:
                         times[name].append(ask(*round_sides[name]))
                 servers_s = (sum(_proc_ticks(p.pid) for p in servers.values()) - ticks0) \
                     / os.sysconf("SC_CLK_TCK")
-            print(f"   {threads} thread(s) each (torch.set_num_threads, CT2 intra_threads; "
-                  f"inter_threads=1 unless said):")
+            print(f"   {threads} thread(s) each (torch.set_num_threads; CT2 through "
+                  f"models.loader.open_model: {threads} single-thread replica(s), "
+                  f"inter_threads={threads} intra_threads=1):")
             for name, ts in times.items():
                 print(f"     {name:28s} {fmt_times(ts)} s  best {tokens / min(ts):.0f} tok/s, "
                       f"median {tokens / statistics.median(ts):.0f}")
