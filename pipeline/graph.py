@@ -233,9 +233,7 @@ def build(p: beam.Pipeline, files: list[tuple[str, str]], drop: str, staging: st
     """Add the whole job to pipeline `p`. `files` are (path, name relative to the drop).
 
     Returns the main PCollections (cleaned articles, dead letters, file results) for tests."""
-    limits = ParseLimits(max_article_chars=config.max_article_chars,
-                         max_paragraphs=config.max_paragraphs,
-                         html_timeout_s=config.html_timeout_s)
+    limits = ParseLimits.from_settings(config)
     parsed = (
         p
         | "Files" >> beam.Create(files)

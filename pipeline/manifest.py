@@ -122,12 +122,7 @@ def input_units(input_path: str, config: dict | None = None) -> dict[Unit, str]:
     from pipeline.run import list_input_files
     from transforms.ingest import ParseLimits, parse_file
 
-    cfg = config or {}
-    defaults = ParseLimits()
-    limits = ParseLimits(
-        max_article_chars=cfg.get("max_article_chars", defaults.max_article_chars),
-        max_paragraphs=cfg.get("max_paragraphs", defaults.max_paragraphs),
-        html_timeout_s=cfg.get("html_timeout_s", defaults.html_timeout_s))
+    limits = ParseLimits.from_settings(config or {})
     files, drop = list_input_files(input_path)
     units: dict[Unit, str] = {}
     for path, name in files:

@@ -39,6 +39,23 @@ class ParseLimits:
     max_paragraphs: int = 5_000
     html_timeout_s: float = 30.0
 
+    @classmethod
+    def from_settings(cls, settings: Any) -> "ParseLimits":
+        """From a job config object or its dict form (as saved in manifest.json); a setting
+        missing from either keeps its default.
+
+        >>> ParseLimits.from_settings({"max_paragraphs": 3}).max_paragraphs
+        3
+        """
+        def get(name: str):
+            default = getattr(cls, name)
+            if isinstance(settings, dict):
+                return settings.get(name, default)
+            return getattr(settings, name, default)
+
+        return cls(**{f: get(f) for f in ("max_article_chars", "max_paragraphs",
+                                           "html_timeout_s")})
+
 
 @dataclass
 class ParseResult:
