@@ -3,27 +3,32 @@
 Owns: the shape of the pipeline and the writers. Outputs go to a staging directory given by the
 driver (pipeline/run.py), which publishes them and writes the manifest last.
 
-Determinism: every article is keyed by a hash of its id into a fixed number of shards, and each
-shard is sorted before it is written, so a rerun (in any input order, with any worker count)
-writes byte-identical files. The one GroupByKey before the stages also spreads work across
-workers (notes/beam-findings.md: multi_processing only splits work after a shuffle).
+Determinism: every record is keyed by a hash of its sort key into a fixed number of shards,
+and each shard is written in the total order of `spill.record_entry`, so a rerun (in any input
+order, with any worker count) writes byte-identical files. The shuffles before the stages also
+spread work across workers (notes/beam-findings.md: multi_processing only splits work after a
+shuffle).
+
+Two shapes, same files: with `spill` (a local directory; `--shuffle disk`, the default on one
+machine) only small references go through the shuffles and the articles wait on disk
+(pipeline/spill.py says why); without it (`--shuffle beam`, for distributed runners) whole
+records go through Beam's GroupByKeys.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 import logging
 import time
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 from apache_beam.pvalue import TaggedOutput
 
-from pipeline.schema import ARTICLE_SCHEMA, DEAD_LETTER_FIELDS, to_json_line
+from pipeline.spill import (SpillFn, WriteRunsFn, load_spilled, merge_runs, record_entry,
+                            shard_of, write_shard)
 from pipeline.stages import DEAD, NAMESPACE, apply_stages, describe_exception
 from transforms.ingest import ParseLimits, parse_file
 from transforms.record import dead_letter, sort_key_for_provenance
@@ -33,22 +38,6 @@ log = logging.getLogger("newsnorm")
 
 FILES = "files"
 RESULTS_NAME = "_results.json"
-
-
-def shard_of(key: str, num_shards: int) -> int:
-    """Stable shard of a key (independent of Python's hash seed).
-
-    >>> shard_of("abc", 4), shard_of("abc", 4) == shard_of("abc", 4)
-    (3, True)
-    """
-    return int(hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:8], 16) % num_shards
-
-
-def shard_name(kind: str, index: int, total: int, ext: str) -> str:
-    """>>> shard_name("articles", 0, 4, "jsonl")
-    'articles/part-00000-of-00004.jsonl'
-    """
-    return f"{kind}/part-{index:05d}-of-{total:05d}.{ext}"
 
 
 class ParseFileFn(beam.DoFn):
@@ -112,16 +101,23 @@ def _lines(handle) -> Iterable[bytes]:
 
 
 class DedupeFn(beam.DoFn):
-    """(id, [articles]) -> the first by input order; later copies are dead letters."""
+    """(id, [articles or references]) -> the first by input order; later copies are dead letters.
+
+    `load` turns a later copy into its article (references point into spill files)."""
+
+    def __init__(self, load: Callable[[dict], dict] | None = None) -> None:
+        self.load = load
 
     def process(self, element: tuple[str, Iterable[dict]]) -> Iterable[Any]:
+        from transforms.record import article_as_raw
+
         article_id, group = element
         items = sorted(group, key=lambda a: sort_key_for_provenance(a["provenance"]))
         yield items[0]
         first = items[0]["provenance"]
         for dup in items[1:]:
-            from transforms.record import article_as_raw
-
+            if self.load is not None:
+                dup = self.load(dup)
             yield TaggedOutput(DEAD, dead_letter(
                 "dedupe", "duplicate_id",
                 f"id {article_id!r} already taken by {first.get('file')} "
@@ -129,88 +125,29 @@ class DedupeFn(beam.DoFn):
                 article_as_raw(dup), dup["provenance"], article_id))
 
 
-def _article_sort_key(record: dict) -> str:
-    return record["id"]
-
-
-def _dead_sort_key(record: dict) -> tuple:
-    return (sort_key_for_provenance(record.get("provenance") or {}), record.get("stage", ""),
-            record.get("id", ""), record.get("raw_sha256", ""))
+def _url_key(item: dict) -> str:
+    """Articles without a URL are their own group."""
+    return item.get("url") or "\x00" + item["id"]
 
 
 class WriteShardFn(beam.DoFn):
-    """(shard, records) -> sorted shard file(s) under the staging dir, and their file records."""
+    """(shard, records or run paths) -> the shard's file(s) under the staging dir, and their
+    file records. Records are sorted here; run paths (disk shuffle) are merged."""
 
-    def __init__(self, staging: str, kind: str, num_shards: int) -> None:
+    def __init__(self, staging: str, kind: str, num_shards: int, runs: bool = False) -> None:
         self.staging = staging
         self.kind = kind
         self.num_shards = num_shards
+        self.runs = runs
 
     def process(self, element: tuple[int, Iterable[Any]]) -> Iterable[dict]:
         shard, group = element
-        records = [r for r in group if r is not None]
-        if self.kind == "articles":
-            records.sort(key=_article_sort_key)
-            lines = (to_json_line(r) for r in records)
-            counts = _count_by(records, "status")
+        items = [r for r in group if r is not None]
+        if self.runs:
+            entries = merge_runs(items)
         else:
-            records.sort(key=_dead_sort_key)
-            lines = (to_json_line(r, DEAD_LETTER_FIELDS) for r in records)
-            counts = _count_by(records, "reason")
-        # Streamed line by line: a shard's text is never joined into one string (measured on a
-        # 10k-article drop: the joined text, its bytes and a whole-shard Arrow table were
-        # ~280 MB of a 1.08 GB peak with one 69 MB shard).
-        rel = shard_name(self.kind, shard, self.num_shards, "jsonl")
-        yield _write(self.staging, rel, (line.encode("utf-8") + b"\n" for line in lines),
-                     self.kind, "jsonl", len(records), counts,
-                     [r["id"] for r in records] if self.kind == "articles" else None)
-        if self.kind == "articles":
-            rel = shard_name(self.kind, shard, self.num_shards, "parquet")
-            yield _write(self.staging, rel, [parquet_bytes(records)], self.kind, "parquet",
-                         len(records), counts, None)
-
-
-# Rows per Parquet row group: the Arrow table of one group is in memory at a time. 1000 rows of
-# our articles are ~7 MB of JSON text; readers lose nothing (the file is one unit either way).
-PARQUET_ROWS = 1000
-
-
-def parquet_bytes(records: list[dict]) -> bytes:
-    """The records as one zstd Parquet file, written in row groups of PARQUET_ROWS."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    buf = io.BytesIO()
-    with pq.ParquetWriter(buf, ARTICLE_SCHEMA, compression="zstd") as writer:
-        for i in range(0, len(records), PARQUET_ROWS):
-            writer.write_table(pa.Table.from_pylist(records[i:i + PARQUET_ROWS],
-                                                    schema=ARTICLE_SCHEMA))
-        if not records:
-            writer.write_table(pa.Table.from_pylist([], schema=ARTICLE_SCHEMA))
-    return buf.getvalue()
-
-
-def _count_by(records: list[dict], field: str) -> dict:
-    counts: dict[str, int] = {}
-    for r in records:
-        counts[str(r.get(field, ""))] = counts.get(str(r.get(field, "")), 0) + 1
-    return dict(sorted(counts.items()))
-
-
-def _write(staging: str, rel: str, chunks: Iterable[bytes], kind: str, fmt: str, rows: int,
-           counts: dict, ids: list[str] | None) -> dict:
-    path = FileSystems.join(staging, *rel.split("/"))
-    sha, size = hashlib.sha256(), 0
-    with FileSystems.create(path) as handle:
-        for chunk in chunks:
-            handle.write(chunk)
-            sha.update(chunk)
-            size += len(chunk)
-    info = {"kind": kind, "format": fmt, "path": rel, "rows": rows, "bytes": size,
-            "sha256": sha.hexdigest(), "counts": counts}
-    if ids is not None:
-        info["ids_sha256"] = hashlib.sha256("\n".join(ids).encode()).hexdigest()
-    return info
+            entries = sorted(record_entry(self.kind, r) for r in items)
+        yield from write_shard(self.staging, self.kind, shard, self.num_shards, entries)
 
 
 def write_results(results: list[dict], staging: str) -> None:
@@ -221,16 +158,17 @@ def write_results(results: list[dict], staging: str) -> None:
         handle.write(data)
 
 
-def _sharded(pcoll, p, label: str, key_fn, num_shards: int):
-    keyed = pcoll | f"Key {label}" >> beam.Map(lambda r: (shard_of(key_fn(r), num_shards), r))
+def _sharded(pcoll, p, label: str, num_shards: int):
+    """(shard, item) -> every shard's group, empty shards included."""
     empties = p | f"Shards {label}" >> beam.Create([(i, None) for i in range(num_shards)],
                                                    reshuffle=False)
-    return (keyed, empties) | f"All {label}" >> beam.Flatten() | f"Group {label}" >> beam.GroupByKey()
+    return (pcoll, empties) | f"All {label}" >> beam.Flatten() | f"Group {label}" >> beam.GroupByKey()
 
 
 def build(p: beam.Pipeline, files: list[tuple[str, str]], drop: str, staging: str,
-          config: Any, num_shards: int) -> dict:
-    """Add the whole job to pipeline `p`. `files` are (path, name relative to the drop).
+          config: Any, num_shards: int, spill: str | None = None) -> dict:
+    """Add the whole job to pipeline `p`. `files` are (path, name relative to the drop);
+    `spill`: a local directory for the disk shuffle (None: Beam's shuffles hold the data).
 
     Returns the main PCollections (cleaned articles, dead letters, file results) for tests."""
     limits = ParseLimits.from_settings(config)
@@ -240,34 +178,43 @@ def build(p: beam.Pipeline, files: list[tuple[str, str]], drop: str, staging: st
         | "Parse" >> beam.ParDo(ParseFileFn(drop, limits, config.progress)).with_outputs(
             DEAD, FILES, main="articles")
     )
+    items = parsed.articles
+    load = None
+    if spill:
+        items = items | "Spill" >> beam.ParDo(SpillFn(spill))
+        load = load_spilled
     deduped = (
-        parsed.articles
+        items
         | "Key by id" >> beam.Map(lambda a: (a["id"], a))
         | "Group by id" >> beam.GroupByKey()
-        | "Dedupe" >> beam.ParDo(DedupeFn()).with_outputs(DEAD, main="articles")
+        | "Dedupe" >> beam.ParDo(DedupeFn(load)).with_outputs(DEAD, main="articles")
     )
     # Repair evidence (issue 7): an English article and its other-language version at the same
-    # URL see each other. Articles without a URL are their own group.
+    # URL see each other.
     with_siblings = (
         deduped.articles
-        | "Key by url" >> beam.Map(lambda a: (a.get("url") or "\x00" + a["id"], a))
+        | "Key by url" >> beam.Map(lambda a: (_url_key(a), a))
         | "Group by url" >> beam.GroupByKey()
-        | "Siblings" >> beam.FlatMap(lambda kv: attach_siblings(list(kv[1])))
+        | "Siblings" >> beam.FlatMap(
+            lambda kv: attach_siblings([load(a) for a in kv[1]] if load else list(kv[1])))
     )
     cleaned, stage_deads = apply_stages(with_siblings, config)
-    dead = (
-        [parsed[DEAD], deduped[DEAD], *stage_deads]
-        | "Flatten dead letters" >> beam.Flatten()
-    )
-    article_files = (
-        _sharded(cleaned, p, "articles", _article_sort_key, num_shards)
-        | "Write articles" >> beam.ParDo(WriteShardFn(staging, "articles", num_shards))
-    )
-    dead_files = (
-        _sharded(dead, p, "dead letters", lambda r: "".join(map(str, _dead_sort_key(r))), num_shards)
-        | "Write dead letters" >> beam.ParDo(WriteShardFn(staging, "dead_letter", num_shards))
-    )
-    results = (article_files, dead_files, parsed[FILES]) | "All results" >> beam.Flatten()
+    dead_parts = [parsed[DEAD], deduped[DEAD], *stage_deads]
+    dead = dead_parts | "Flatten dead letters" >> beam.Flatten()
+    written = []
+    for kind, parts in (("articles", [cleaned]), ("dead_letter", dead_parts)):
+        if spill:
+            # Each producer writes its own runs (a Flatten in front would be buffered whole).
+            keyed = [part | f"Runs {kind} {i}" >> beam.ParDo(WriteRunsFn(spill, kind, num_shards))
+                     for i, part in enumerate(parts)]
+        else:
+            keyed = [part | f"Key {kind} {i}" >> beam.Map(
+                lambda r, k=kind: (shard_of(record_entry(k, r)[0], num_shards), r))
+                for i, part in enumerate(parts)]
+        written.append(
+            _sharded(keyed | f"Flatten {kind}" >> beam.Flatten(), p, kind, num_shards)
+            | f"Write {kind}" >> beam.ParDo(WriteShardFn(staging, kind, num_shards, bool(spill))))
+    results = (*written, parsed[FILES]) | "All results" >> beam.Flatten()
     (
         results
         | "Collect" >> beam.combiners.ToList()

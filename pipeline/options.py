@@ -57,12 +57,16 @@ class JobConfig:
     name_gazetteer: str = ""
     report: bool = True
     progress: bool = True
+    # Where whole articles wait between shuffles: "disk" (spill files; flat memory on one
+    # machine), "beam" (Beam's GroupByKey; for distributed runners), "auto" (disk on the local
+    # runners). The same files either way (pipeline/spill.py).
+    shuffle: str = "auto"
 
     def fingerprint(self) -> str:
         """What decides the content of the outputs (not where they go, not --force)."""
         keep = {k: v for k, v in dataclasses.asdict(self).items()
                 if k not in ("input", "output", "force", "progress", "report", "models_dir",
-                             "translate_threads")}
+                             "translate_threads", "shuffle")}
         return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -92,6 +96,10 @@ def add_job_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParse
     parser.add_argument("--lang_min_confidence", type=float, default=d.lang_min_confidence)
     parser.add_argument("--name_gazetteer", default=d.name_gazetteer,
                         help="file of canonical name spellings, one per line (repair stage)")
+    parser.add_argument("--shuffle", choices=("auto", "disk", "beam"), default=d.shuffle,
+                        help="disk: parsed articles and output runs wait in files on this "
+                        "machine, so memory stays flat (default for local runners); beam: "
+                        "Beam's shuffles hold them (distributed runners)")
     parser.add_argument("--no_report", dest="report", action="store_false",
                         help="do not write report.html")
     parser.add_argument("--quiet", dest="progress", action="store_false",

@@ -15,7 +15,9 @@ import json
 import logging
 import math
 import os
+import shutil
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import asdict
@@ -159,6 +161,28 @@ def _stage_metrics(result) -> dict:
     return dict(sorted(stages.items()))
 
 
+# Runners whose workers all run on this machine: the disk shuffle's files are reachable by
+# every worker with plain open(). Anything else (Dataflow, Flink, Spark, portable) gets Beam's.
+LOCAL_RUNNERS = ("DirectRunner", "FnApiRunner", "BundleBasedDirectRunner",
+                 "SwitchingDirectRunner")
+
+
+def spill_dir(config, runner: str, staging: str) -> str | None:
+    """A fresh local directory for the disk shuffle, or None for Beam's shuffles. It goes next
+    to the staging dir when the output is local (the output's disk must hold the drop anyway;
+    /tmp may be RAM), else into the system's temporary directory."""
+    mode = config.shuffle
+    if mode == "auto":
+        mode = "disk" if runner.rsplit(".", 1)[-1] in LOCAL_RUNNERS else "beam"
+    if mode == "beam":
+        return None
+    if _is_remote(staging):
+        return tempfile.mkdtemp(prefix="newsnorm-spill-")
+    path = staging.rstrip("/\\") + "-spill"
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
 def _clear(out: str, name: str) -> None:
     from apache_beam.io.filesystems import FileSystems
 
@@ -227,6 +251,7 @@ def execute(config, files, drop: str, beam_args: list[str], default_runner: str)
             and not manifest.verify(config.output)):
         print(f"newsnorm: {drop} is already done in {config.output} (same input, same config); "
               "nothing to do. Use --force to run it again.", file=sys.stderr)
+        _clear(config.output, STAGING_DIR)  # leftovers of a killed run (staging, spill files)
         _summary(previous, config.output, 0.0, skipped=True)
         return 0
 
@@ -243,9 +268,16 @@ def execute(config, files, drop: str, beam_args: list[str], default_runner: str)
     if config.progress:
         log.info("running %d file(s) of drop %r on %s, %d shard(s)", len(files), drop, runner,
                  num_shards)
-    with beam.Pipeline(options=options) as p:
-        graph.build(p, files, drop, staging, config, num_shards)
-    result = p.result
+    spill = spill_dir(config, runner, staging)
+    if config.progress:
+        log.info("shuffle: %s", f"on disk in {spill}" if spill else "in Beam")
+    try:
+        with beam.Pipeline(options=options) as p:
+            graph.build(p, files, drop, staging, config, num_shards, spill)
+        result = p.result
+    finally:
+        if spill:
+            shutil.rmtree(spill, ignore_errors=True)
     results = json.loads(manifest.read_bytes(FileSystems.join(staging, graph.RESULTS_NAME)))
     publish(staging, config.output, results)
     finished = time.time()

@@ -64,12 +64,13 @@ def _files(drop: Path) -> list[tuple[str, str]]:
     return sorted((str(p), p.name) for p in drop.iterdir() if p.is_file())
 
 
-def _staged(tmp: Path, files, options, models) -> dict[str, str]:
+def _staged(tmp: Path, files, options, models, spill: bool = False) -> dict[str, str]:
     config = JobConfig(input="x", output="y", progress=False, report=False,
                        models_dir=str(models))
     staging = tmp / "staging"
     with TestPipeline(options=PipelineOptions(options)) as p:
-        graph.build(p, files, "drop", str(staging), config, num_shards=3)
+        graph.build(p, files, "drop", str(staging), config, num_shards=3,
+                    spill=str(tmp / "spill") if spill else None)
     return {str(f.relative_to(staging)): hashlib.sha256(f.read_bytes()).hexdigest()
             for f in sorted(staging.rglob("*")) if f.is_file()}
 
@@ -80,10 +81,13 @@ def test_shuffled_files_two_workers_byte_identical(tmp_path, tiny_models_dir):
     shuffled = list(files)
     random.Random(SEED).shuffle(shuffled)
     assert shuffled != files
+    # One worker with Beam's shuffles vs two worker processes with the disk shuffle (spill
+    # files and merged runs): neither the graph's shape nor the worker count shows in the files.
     one = _staged(tmp_path / "one", files, ["--runner=FnApiRunner"], tiny_models_dir)
     two = _staged(tmp_path / "two", shuffled,
                   ["--runner=FnApiRunner", "--direct_running_mode=multi_processing",
-                   "--direct_num_workers=2"], tiny_models_dir)
+                   "--direct_num_workers=2"], tiny_models_dir, spill=True)
+    assert list((tmp_path / "two" / "spill" / "parsed").iterdir())  # the disk path was taken
     # All three shards of each kind, both formats, and the per-file results.
     assert sum(k.startswith("articles/") for k in one) == 6
     assert sum(k.startswith("dead_letter/") for k in one) == 3

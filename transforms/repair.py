@@ -724,5 +724,5 @@ class Stage(_Base):
         for flag in sorted(set(new_flags)):
             if flag not in article["flags"]:
                 article["flags"].append(flag)
-            log.info("article %s: %s", article.get("id"), flag)
+            log.debug("article %s: %s", article.get("id"), flag)
         return article
