@@ -3,9 +3,11 @@
 1. overhead: articles/s of `newsnorm run` (FnApiRunner, in_memory) vs the same pure stage
    functions in a plain Python loop over the same drop. Beam's start-up cost is measured on a
    10-article drop and subtracted, and reported on its own;
-2. scaling: the same drop with 1 worker and with 2 (`--direct_running_mode=multi_processing
-   --direct_num_workers=2`);
-3. growth: time and peak RSS for drops of growing size (RSS of the run's process tree, sampled).
+2. scaling: the same drop with 1 and 2 workers in `--direct_running_mode=multi_processing`
+   (the issue's measure), and the default single-process run vs 2 workers (what a user gains);
+3. growth: time and peak RSS for drops of growing size (RSS of the run's process tree, sampled),
+   and at the overhead size the peak RSS of `--shuffle disk` (the default on this runner) vs
+   `--shuffle beam` (whole articles in Beam's shuffles), side by side.
 
 The CPU time used by other processes during each run is printed (the machine is shared: a
 ratio measured while another process took a core is not a ratio of our code).
@@ -145,17 +147,30 @@ def main(argv=None) -> int:
           f"start-up subtracted) {n / pipe_s:.1f} art/s; ratio pipeline/loop = "
           f"{loop_s / pipe_s:.2f} (goal >= 0.8); other processes used {pipe['others_cpu_s']:.1f} "
           "CPU-s during the run")
-    multi = run_pipeline(drop, tmp / "o2", ["--direct_running_mode=multi_processing",
-                                            "--direct_num_workers=2"])
-    print(f"scaling, {n} articles: 1 worker {pipe['wall']:.1f} s, 2 workers {multi['wall']:.1f} s "
-          f"-> speed-up {pipe['wall'] / multi['wall']:.2f}x (goal >= 1.7x); other processes "
-          f"used {multi['others_cpu_s']:.1f} CPU-s")
+    mp = ["--direct_running_mode=multi_processing"]
+    one = run_pipeline(drop, tmp / "o2", [*mp, "--direct_num_workers=1"])
+    multi = run_pipeline(drop, tmp / "o2", [*mp, "--direct_num_workers=2"])
+    print(f"scaling, {n} articles, multi_processing: 1 worker {one['wall']:.1f} s, 2 workers "
+          f"{multi['wall']:.1f} s -> speed-up {one['wall'] / multi['wall']:.2f}x (goal >= 1.7x); "
+          f"other processes used {one['others_cpu_s']:.1f} / {multi['others_cpu_s']:.1f} CPU-s")
+    print(f"scaling, {n} articles, default single process {pipe['wall']:.1f} s vs 2 workers "
+          f"{multi['wall']:.1f} s -> {pipe['wall'] / multi['wall']:.2f}x")
+    beam_shuffle = run_pipeline(drop, tmp / "o3", ["--shuffle", "beam"])
+    print(f"memory, {n} articles, 1 worker: peak RSS --shuffle disk {pipe['peak_mb']:.0f} MB "
+          f"({pipe['wall']:.1f} s) vs --shuffle beam {beam_shuffle['peak_mb']:.0f} MB "
+          f"({beam_shuffle['wall']:.1f} s); other processes used "
+          f"{beam_shuffle['others_cpu_s']:.1f} CPU-s")
     print("growth: size, wall s, s per 1k articles, peak RSS MB (process tree), others CPU-s")
+    peaks = []
     for size in sizes:
         d = write_drop(size, tmp / f"g{size}").parent
         r = run_pipeline(d, tmp / f"og{size}")
         print(f"  {size:>7d}  {r['wall']:8.1f}  {1000 * (r['wall'] - start['wall']) / size:8.2f}"
               f"  {r['peak_mb']:8.0f}  {r['others_cpu_s']:6.1f}")
+        peaks.append((size, r["peak_mb"]))
+    (s0, m0), (s1, m1) = peaks[0], peaks[-1]
+    print(f"growth of peak RSS from {s0} to {s1} articles: {m1 - m0:+.0f} MB, "
+          f"{1024 * (m1 - m0) / max(1, s1 - s0):.2f} KB per added article")
     return 0
 
 
