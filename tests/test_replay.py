@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from transforms.record import new_article
-from transforms.replay import (ReplayError, apply_edits, apply_step, diff_steps, make_step,
-                               replay, replay_article_field)
+from transforms.replay import (ReplayError, apply_edits, apply_step, diff_edits, diff_steps,
+                               make_step, replay, replay_article_field)
 
 KEYS = {"stage", "kind", "fixer", "field", "start", "end", "before", "after", "evidence",
         "method", "confidence"}
@@ -56,6 +56,35 @@ def test_apply_edits_steps_replay_to_the_same_text(text, raw):
 @given(before=st.text(max_size=80), after=st.text(max_size=80))
 def test_diff_steps_turn_any_text_into_any_other(before, after):
     assert replay(before, diff_steps("s", "f", "k", "body", before, after)) == after
+
+
+_paragraph = st.lists(st.sampled_from(["word", " ", "  ", ".", "ـ", "é", "30,<>", "\u00a0"]),
+                      min_size=150, max_size=400).map("".join)
+_words = st.lists(st.one_of(_paragraph, st.sampled_from(["\n", "\n\n", "\r\n", "\u2028"])),
+                  min_size=1, max_size=5)
+
+
+@given(before=_words, edits=st.lists(st.tuples(st.integers(0, 999), st.integers(0, 3),
+                                               st.sampled_from(["", " ", "x", "\n", "word"])),
+                                     max_size=12))
+def test_diff_edits_on_long_texts_with_scattered_changes(before, edits):
+    """Long bodies take the line and word-token paths of diff_edits, not only characters: the
+    edits alone (no fallback) rebuild the text, in order, and stay near the changes."""
+    text = "".join(before)
+    after = text
+    for start, n, rep in sorted(edits, reverse=True):
+        start = min(start * 3, len(after))
+        after = after[:start] + rep + after[start + n:]
+    found = diff_edits(text, after)
+    rebuilt = text
+    for start, end, rep in sorted(found, reverse=True):
+        rebuilt = rebuilt[:start] + rep + rebuilt[end:]
+    assert rebuilt == after
+    assert all(a[1] <= b[0] for a, b in zip(found, found[1:]))
+    # local edits, not one rewrite of the whole text (how local depends on difflib's alignment,
+    # which repetitive text like "wordword..." makes coarser than the change)
+    if len(text) > 100:
+        assert sum(end - start for start, end, _ in found) < len(text)
 
 
 CASES = sorted((Path(__file__).parent / "cases").glob("*.json"))

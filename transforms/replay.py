@@ -9,6 +9,7 @@ tests check over the golden cases and every stage that edits text.
 from __future__ import annotations
 
 import difflib
+import re
 from typing import Iterable, Sequence
 
 
@@ -113,11 +114,83 @@ def diff_steps(stage: str, fixer: str, kind: str, field: str, before: str, after
 
 
 def diff_edits(before: str, after: str, offset: int = 0) -> list[tuple[int, int, str]]:
-    """The (start, end, replacement) edits on `before` (shifted by `offset`) giving `after`.
+    r"""The (start, end, replacement) edits on `before` (shifted by `offset`) giving `after`.
+
+    Lines first, then characters inside the changed lines only: a character-level
+    SequenceMatcher over a whole body is quadratic, and on the benchmark drop 27 of 2,000
+    bodies (2-3 KB, changed by ftfy) took 2.0 of the normalise stage's 3.0 s that way
+    (74 ms each); line by line the same edits cost well under a millisecond.
 
     >>> diff_edits("cafÃ©", "café", 10)
     [(13, 15, 'é')]
+    >>> diff_edits("a\nx  y\nb\n", "a\nx y\nb\n")
+    [(4, 5, '')]
+    >>> diff_edits("one\ntwo\n", "one\n2\nthree\n")
+    [(4, 4, '2\n'), (5, 7, 'hree')]
     """
+    if before == after:
+        return []
+    b_lines = before.splitlines(keepends=True)
+    a_lines = after.splitlines(keepends=True)
+    if len(b_lines) <= 1 and len(a_lines) <= 1:
+        return _char_edits(before, after, offset)
+    b_starts = [0]
+    for line in b_lines:
+        b_starts.append(b_starts[-1] + len(line))
+    edits = []
+    matcher = difflib.SequenceMatcher(None, b_lines, a_lines, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag != "equal":
+            edits += _char_edits("".join(b_lines[i1:i2]), "".join(a_lines[j1:j2]),
+                                 offset + b_starts[i1])
+    return edits
+
+
+def _char_edits(before: str, after: str, offset: int) -> list[tuple[int, int, str]]:
+    """Character edits, on the part between the common prefix and suffix, and through word
+    tokens first when that part is long (a paragraph is one line)."""
+    head = _common_prefix(before, after)
+    tail = _common_prefix(before[head:][::-1], after[head:][::-1])
+    before, after = before[head:len(before) - tail], after[head:len(after) - tail]
+    offset += head
+    if len(before) + len(after) <= 2 * _CHAR_DIFF_MAX:
+        return _sequence_edits(before, after, offset)
+    b_tokens, a_tokens = _TOKEN.findall(before), _TOKEN.findall(after)
+    b_starts = [0]
+    for token in b_tokens:
+        b_starts.append(b_starts[-1] + len(token))
+    edits = []
+    matcher = difflib.SequenceMatcher(None, b_tokens, a_tokens)  # frequent tokens: no anchors
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag != "equal":
+            edits += _sequence_edits("".join(b_tokens[i1:i2]), "".join(a_tokens[j1:j2]),
+                                     offset + b_starts[i1])
+    return edits
+
+
+# Above this many characters a side, changed text is matched word by word before character by
+# character (the quadratic part stays on short spans). 200 is about a sentence.
+_CHAR_DIFF_MAX = 200
+_TOKEN = re.compile(r"\w+|\s+|[^\w\s]", re.S)
+
+
+def _sequence_edits(before: str, after: str, offset: int) -> list[tuple[int, int, str]]:
     matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
     return [(offset + i1, offset + i2, after[j1:j2])
             for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"]
+
+
+def _common_prefix(a: str, b: str) -> int:
+    """Length of the common prefix, by bisection on slices (C speed, not a Python loop).
+
+    >>> _common_prefix("abcd", "abxd"), _common_prefix("", "a"), _common_prefix("ab", "ab")
+    (2, 0, 2)
+    """
+    lo, hi = 0, min(len(a), len(b))
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a[:mid] == b[:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
