@@ -5,9 +5,10 @@
    10-article drop and subtracted, and reported on its own;
 2. scaling: the same drop with 1 and 2 workers in `--direct_running_mode=multi_processing`
    (the issue's measure), and the default single-process run vs 2 workers (what a user gains);
-3. growth: time and peak RSS for drops of growing size (RSS of the run's process tree, sampled),
-   and at the overhead size the peak RSS of `--shuffle disk` (the default on this runner) vs
-   `--shuffle beam` (whole articles in Beam's shuffles), side by side.
+3. growth: time and peak RSS for drops of growing size (RSS of the run's process tree, sampled;
+   report.html included, as in a default run), and at the overhead size the peak RSS of
+   `--shuffle disk` (the default on this runner) vs `--shuffle beam` (whole articles in Beam's
+   shuffles), side by side.
 
 The CPU time used by other processes during each run is printed (the machine is shared: a
 ratio measured while another process took a core is not a ratio of our code).
@@ -91,9 +92,9 @@ def timed_run(args: list[str]) -> dict:
     return {"wall": wall, "peak_mb": peak / 1024, "others_cpu_s": others, "own_cpu_s": own_cpu}
 
 
-def run_pipeline(drop: Path, out: Path, extra: list[str] = ()) -> dict:
+def run_pipeline(drop: Path, out: Path, extra: list[str] = (), report: bool = False) -> dict:
     return timed_run(NEWSNORM + ["run", "--input", str(drop), "--output", str(out), "--force",
-                                 "--no_report", "--quiet", *extra])
+                                 "--quiet", *([] if report else ["--no_report"]), *extra])
 
 
 def loop_baseline(drop: Path) -> float:
@@ -164,7 +165,7 @@ def main(argv=None) -> int:
     peaks = []
     for size in sizes:
         d = write_drop(size, tmp / f"g{size}").parent
-        r = run_pipeline(d, tmp / f"og{size}")
+        r = run_pipeline(d, tmp / f"og{size}", report=True)  # a default run, report included
         print(f"  {size:>7d}  {r['wall']:8.1f}  {1000 * (r['wall'] - start['wall']) / size:8.2f}"
               f"  {r['peak_mb']:8.0f}  {r['others_cpu_s']:6.1f}")
         peaks.append((size, r["peak_mb"]))
