@@ -14,12 +14,14 @@ The CPU time used by other processes during each run is printed (the machine is 
 ratio measured while another process took a core is not a ratio of our code).
 
     python -m bench.bench_pipeline [--quick] [--sizes 1000,10000,100000] [--n 10000]
+                                   [--parts overhead,scaling,memory,growth]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -125,54 +127,78 @@ def loop_baseline(drop: Path) -> float:
     return time.perf_counter() - t0
 
 
+PARTS = ("overhead", "scaling", "memory", "growth")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="small sizes, a few minutes")
     ap.add_argument("--n", type=int, default=None, help="articles for overhead and scaling")
     ap.add_argument("--sizes", default=None, help="comma-separated drop sizes for growth")
+    ap.add_argument("--parts", default=",".join(PARTS),
+                    help="which measurements, comma-separated: " + ",".join(PARTS))
     args = ap.parse_args(argv)
+    parts = set(args.parts.split(","))
+    if not parts <= set(PARTS):
+        ap.error(f"--parts: unknown {sorted(parts - set(PARTS))}")
     n = args.n or (600 if args.quick else 10_000)
     sizes = [int(x) for x in (args.sizes or ("300,600,1200" if args.quick
                                              else "1000,10000,100000")).split(",")]
     tmp = Path(tempfile.mkdtemp(prefix="newsnorm-bench-"))
-    print(f"# bench_pipeline  {time.strftime('%Y-%m-%d %H:%M')}  cpus={os.cpu_count()}  "
-          f"python={sys.version.split()[0]}")
+    try:
+        print(f"# bench_pipeline  {time.strftime('%Y-%m-%d %H:%M')}  cpus={os.cpu_count()}  "
+              f"python={sys.version.split()[0]}  parts={','.join(p for p in PARTS if p in parts)}")
+        _measure(tmp, n, sizes, parts)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # a 100k drop's outputs are gigabytes
+    return 0
+
+
+def _measure(tmp: Path, n: int, sizes: list[int], parts: set[str]) -> None:
     small = write_drop(10, tmp / "d10").parent
     drop = write_drop(n, tmp / f"d{n}").parent
     start = run_pipeline(small, tmp / "o10")
     print(f"start-up (10 articles): {start['wall']:.2f} s wall")
-    loop_s = loop_baseline(drop)
-    pipe = run_pipeline(drop, tmp / "o1")
-    pipe_s = max(1e-6, pipe["wall"] - start["wall"])
-    print(f"overhead, {n} articles: plain loop {n / loop_s:.1f} art/s; pipeline (1 worker, "
-          f"start-up subtracted) {n / pipe_s:.1f} art/s; ratio pipeline/loop = "
-          f"{loop_s / pipe_s:.2f} (goal >= 0.8); other processes used {pipe['others_cpu_s']:.1f} "
-          "CPU-s during the run")
-    mp = ["--direct_running_mode=multi_processing"]
-    one = run_pipeline(drop, tmp / "o2", [*mp, "--direct_num_workers=1"])
-    multi = run_pipeline(drop, tmp / "o2", [*mp, "--direct_num_workers=2"])
-    print(f"scaling, {n} articles, multi_processing: 1 worker {one['wall']:.1f} s, 2 workers "
-          f"{multi['wall']:.1f} s -> speed-up {one['wall'] / multi['wall']:.2f}x (goal >= 1.7x); "
-          f"other processes used {one['others_cpu_s']:.1f} / {multi['others_cpu_s']:.1f} CPU-s")
-    print(f"scaling, {n} articles, default single process {pipe['wall']:.1f} s vs 2 workers "
-          f"{multi['wall']:.1f} s -> {pipe['wall'] / multi['wall']:.2f}x")
-    beam_shuffle = run_pipeline(drop, tmp / "o3", ["--shuffle", "beam"])
-    print(f"memory, {n} articles, 1 worker: peak RSS --shuffle disk {pipe['peak_mb']:.0f} MB "
-          f"({pipe['wall']:.1f} s) vs --shuffle beam {beam_shuffle['peak_mb']:.0f} MB "
-          f"({beam_shuffle['wall']:.1f} s); other processes used "
-          f"{beam_shuffle['others_cpu_s']:.1f} CPU-s")
-    print("growth: size, wall s, s per 1k articles, peak RSS MB (process tree), others CPU-s")
-    peaks = []
-    for size in sizes:
-        d = write_drop(size, tmp / f"g{size}").parent
-        r = run_pipeline(d, tmp / f"og{size}", report=True)  # a default run, report included
-        print(f"  {size:>7d}  {r['wall']:8.1f}  {1000 * (r['wall'] - start['wall']) / size:8.2f}"
-              f"  {r['peak_mb']:8.0f}  {r['others_cpu_s']:6.1f}")
-        peaks.append((size, r["peak_mb"]))
-    (s0, m0), (s1, m1) = peaks[0], peaks[-1]
-    print(f"growth of peak RSS from {s0} to {s1} articles: {m1 - m0:+.0f} MB, "
-          f"{1024 * (m1 - m0) / max(1, s1 - s0):.2f} KB per added article")
-    return 0
+    pipe = None
+    if parts & {"overhead", "scaling", "memory"}:
+        pipe = run_pipeline(drop, tmp / "o1")
+    if "overhead" in parts:
+        loop_s = loop_baseline(drop)
+        pipe_s = max(1e-6, pipe["wall"] - start["wall"])
+        print(f"overhead, {n} articles: plain loop {n / loop_s:.1f} art/s; pipeline (1 worker, "
+              f"start-up subtracted) {n / pipe_s:.1f} art/s; ratio pipeline/loop = "
+              f"{loop_s / pipe_s:.2f} (goal >= 0.8); other processes used "
+              f"{pipe['others_cpu_s']:.1f} CPU-s during the run")
+    if "scaling" in parts:
+        mp = ["--direct_running_mode=multi_processing"]
+        one = run_pipeline(drop, tmp / "o2", [*mp, "--direct_num_workers=1"])
+        multi = run_pipeline(drop, tmp / "o2", [*mp, "--direct_num_workers=2"])
+        print(f"scaling, {n} articles, multi_processing: 1 worker {one['wall']:.1f} s, 2 workers "
+              f"{multi['wall']:.1f} s -> speed-up {one['wall'] / multi['wall']:.2f}x (goal >= "
+              f"1.7x); other processes used {one['others_cpu_s']:.1f} / "
+              f"{multi['others_cpu_s']:.1f} CPU-s")
+        print(f"scaling, {n} articles, default single process {pipe['wall']:.1f} s vs 2 workers "
+              f"{multi['wall']:.1f} s -> {pipe['wall'] / multi['wall']:.2f}x")
+    if "memory" in parts:
+        beam_shuffle = run_pipeline(drop, tmp / "o3", ["--shuffle", "beam"])
+        print(f"memory, {n} articles, 1 worker: peak RSS --shuffle disk {pipe['peak_mb']:.0f} MB "
+              f"({pipe['wall']:.1f} s) vs --shuffle beam {beam_shuffle['peak_mb']:.0f} MB "
+              f"({beam_shuffle['wall']:.1f} s); other processes used "
+              f"{beam_shuffle['others_cpu_s']:.1f} CPU-s")
+    if "growth" in parts:
+        print("growth: size, wall s, s per 1k articles, peak RSS MB (process tree), others CPU-s")
+        peaks = []
+        for size in sizes:
+            d = write_drop(size, tmp / f"g{size}").parent
+            r = run_pipeline(d, tmp / f"og{size}", report=True)  # a default run, report included
+            print(f"  {size:>7d}  {r['wall']:8.1f}  "
+                  f"{1000 * (r['wall'] - start['wall']) / size:8.2f}  {r['peak_mb']:8.0f}  "
+                  f"{r['others_cpu_s']:6.1f}", flush=True)
+            peaks.append((size, r["peak_mb"]))
+            shutil.rmtree(tmp / f"og{size}", ignore_errors=True)
+        (s0, m0), (s1, m1) = peaks[0], peaks[-1]
+        print(f"growth of peak RSS from {s0} to {s1} articles: {m1 - m0:+.0f} MB, "
+              f"{1024 * (m1 - m0) / max(1, s1 - s0):.2f} KB per added article")
 
 
 if __name__ == "__main__":
