@@ -172,8 +172,12 @@ def spill_dir(config, runner: str, staging: str) -> str | None:
     to the staging dir when the output is local (the output's disk must hold the drop anyway;
     /tmp may be RAM), else into the system's temporary directory."""
     mode = config.shuffle
+    local = runner.rsplit(".", 1)[-1] in LOCAL_RUNNERS
     if mode == "auto":
-        mode = "disk" if runner.rsplit(".", 1)[-1] in LOCAL_RUNNERS else "beam"
+        mode = "disk" if local else "beam"
+    if mode == "disk" and not local:
+        raise UsageError(f"--shuffle disk needs a runner whose workers share this machine's "
+                         f"disk; {runner} does not: use --shuffle beam (or auto)")
     if mode == "beam":
         return None
     if _is_remote(staging):
@@ -265,10 +269,14 @@ def execute(config, files, drop: str, beam_args: list[str], default_runner: str)
     if not std.runner:
         std.runner = default_runner
     runner = std.runner if isinstance(std.runner, str) else type(std.runner).__name__
+    try:
+        spill = spill_dir(config, runner, staging)
+    except UsageError as exc:
+        print(f"newsnorm: error: {exc}", file=sys.stderr)
+        return 2
     if config.progress:
         log.info("running %d file(s) of drop %r on %s, %d shard(s)", len(files), drop, runner,
                  num_shards)
-    spill = spill_dir(config, runner, staging)
     if config.progress:
         log.info("shuffle: %s", f"on disk in {spill}" if spill else "in Beam")
     try:

@@ -99,6 +99,10 @@ def test_auto_shuffle_is_disk_only_on_local_runners(tmp_path, runner, expected):
         assert path == str(tmp_path / "_staging" / "r1-spill") and os.path.isdir(path)
     forced = JobConfig(input="i", output=str(tmp_path), shuffle="beam")
     assert run_mod.spill_dir(forced, "FnApiRunner", str(tmp_path / "s")) is None
+    if expected == "beam":  # spill files on one machine cannot serve remote workers
+        with pytest.raises(run_mod.UsageError, match="--shuffle beam"):
+            run_mod.spill_dir(JobConfig(input="i", output=str(tmp_path), shuffle="disk"),
+                              runner, str(tmp_path / "s"))
 
 
 def _drop(tmp_path: Path) -> Path:
