@@ -17,6 +17,7 @@ records go through Beam's GroupByKeys.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -182,7 +183,7 @@ def build(p: beam.Pipeline, files: list[tuple[str, str]], drop: str, staging: st
     load = None
     if spill:
         items = items | "Spill" >> beam.ParDo(SpillFn(spill))
-        load = load_spilled
+        load = functools.partial(load_spilled, root=spill)
     deduped = (
         items
         | "Key by id" >> beam.Map(lambda a: (a["id"], a))

@@ -7,7 +7,7 @@ siblings, sorted shard writes) a run's peak memory grew with the drop: 359 / 796
 
 So on one machine (`--shuffle disk`, the default for local runners; pipeline/run.py):
 - every parsed article is pickled into a *spill file* as it is parsed, and only a reference
-  (id, url, provenance, file/offset/length) goes through the dedupe and sibling shuffles; the
+  (id, url, input position, spill file/offset/length) goes through the dedupe and sibling shuffles; the
   article is read back just before the stages;
 - every output record is written into sorted *runs* (a few MiB each) by the step that makes it,
   and each output shard is a streaming k-way merge of its runs (`write_shard` takes any sorted
@@ -170,12 +170,18 @@ def _info(kind: str, fmt: str, rel: str, rows: int, sink: _HashingSink, counts: 
 
 # --- spill files: parsed articles on disk, references in the shuffles -------------------------
 
-def load_spilled(ref: dict) -> dict:
-    """The article a reference points to."""
-    path, offset, length = ref["at"]
-    with open(path, "rb") as handle:
+def load_spilled(ref: dict, root: str) -> dict:
+    """The article a reference points to (its spill file is named relative to `root`)."""
+    name, offset, length = ref["at"]
+    with open(os.path.join(root, "parsed", name), "rb") as handle:
         handle.seek(offset)
         return pickle.loads(handle.read(length))
+
+
+# What of the provenance a reference keeps: the input order (dedupe keeps the first copy) and
+# what the duplicate's dead letter names. Everything else waits in the spill file: references
+# are what the shuffles hold, per article (measured growth with these fields: bench_pipeline).
+REF_PROVENANCE = ("file", "line", "entry")
 
 
 class SpillFn(beam.DoFn):
@@ -190,13 +196,15 @@ class SpillFn(beam.DoFn):
     def process(self, article: dict) -> Iterator[dict]:
         if self._handle is None:
             os.makedirs(os.path.join(self.root, "parsed"), exist_ok=True)
-            self._path = os.path.join(self.root, "parsed", uuid.uuid4().hex + ".pkl")
-            self._handle = open(self._path, "wb")
+            self._name = uuid.uuid4().hex + ".pkl"
+            self._handle = open(os.path.join(self.root, "parsed", self._name), "wb")
         data = pickle.dumps(article, protocol=pickle.HIGHEST_PROTOCOL)
         offset = self._handle.tell()
         self._handle.write(data)
-        yield {"id": article["id"], "url": article.get("url") or "", "lang": article.get("lang"),
-               "provenance": article["provenance"], "at": (self._path, offset, len(data))}
+        prov = article["provenance"]
+        yield {"id": article["id"], "url": article.get("url") or "",
+               "provenance": {k: prov[k] for k in REF_PROVENANCE if prov.get(k) is not None},
+               "at": (self._name, offset, len(data))}
 
     def finish_bundle(self) -> None:
         if self._handle is not None:

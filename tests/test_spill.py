@@ -40,8 +40,9 @@ def test_spilled_article_comes_back_equal(tmp_path):
     refs = [ref for a in articles for ref in fn.process(a)]
     fn.finish_bundle()
     assert [r["id"] for r in refs] == ["x0", "x1", "x2", "x3"]
-    assert all(set(r) == {"id", "url", "lang", "provenance", "at"} for r in refs)
-    assert [spill.load_spilled(r) for r in reversed(refs)] == articles[::-1]
+    assert all(set(r) == {"id", "url", "provenance", "at"} for r in refs)
+    assert [r["provenance"] for r in refs] == [{"line": i} for i in range(4)]
+    assert [spill.load_spilled(r, str(tmp_path)) for r in reversed(refs)] == articles[::-1]
 
 
 def test_run_writer_bounds_its_buffer(tmp_path):
