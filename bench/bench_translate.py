@@ -18,7 +18,9 @@ the CPU used by other processes printed per section (the machine is shared):
 1. on the same distinct sentences, int8, intra_threads=1: raw `translate_batch` (CT2's own
    token batching), raw `translate_batch` on the stage's canonical groups, our
    SentenceTranslator (protect, tokenize, canonical batches, restore, verify, checks), and the
-   whole translate Stage (`Stage.process_batch` on articles: sentence split, jobs, log steps);
+   whole translate Stage (`Stage.process_batch` on articles: sentence split, jobs, log steps),
+   all on the one Translator the Stage loaded; best, median and per-round paired ratios, CPU
+   seconds per run, and the batch shapes each side sends to CTranslate2;
 2. int8 vs float32 installs: throughput and RSS (each in a fresh process);
 3. the cache on a drop whose articles repeat boilerplate and story sentences;
 4. (--hf: torch + transformers in --hf_python) Hugging Face MarianMT float32 loaded with the
@@ -213,14 +215,40 @@ def raw_run(model, units) -> float:
 
 
 def raw_canonical_run(model, units) -> float:
-    """Raw translate_batch, but on the stage's canonical groups (length buckets + pad row)."""
+    """Raw translate_batch, but on the stage's canonical groups (length buckets + pad row),
+    each group one batch (max_batch_size=0), as SentenceTranslator sends them."""
     from transforms.translate import canonical_groups
 
     t0 = time.perf_counter()
     for group in canonical_groups(units, MAX_BATCH_TOKENS):
-        model.translator.translate_batch([list(u) for u in group], max_batch_size=MAX_BATCH_TOKENS,
-                                         batch_type="tokens", **DECODE)
+        model.translator.translate_batch([list(u) for u in group], max_batch_size=0, **DECODE)
     return time.perf_counter() - t0
+
+
+def ct2_batches(units, max_tokens: int) -> list[list]:
+    """The batches raw_run's translate_batch(max_batch_size, batch_type="tokens") forms, as
+    CTranslate2's rebatch_input does (batch_reader.cc): sorted by length, longest first, and
+    cut when the sum of the lengths would pass max_tokens. Used only to print the batch shapes.
+
+    >>> [len(b) for b in ct2_batches([("a",) * n for n in (5, 1, 4, 2)], 6)]
+    [1, 2, 1]
+    """
+    batches, size = [], 0
+    for u in sorted(units, key=len, reverse=True):
+        if not batches or size + len(u) > max_tokens:
+            batches.append([])
+            size = 0
+        batches[-1].append(u)
+        size += len(u)
+    return batches
+
+
+def shape(batches) -> str:
+    """Batches, rows and padded source tokens (rows x longest row), summed over the batches."""
+    rows = [len(b) for b in batches]
+    padded = sum(len(b) * max(map(len, b)) for b in batches)
+    return (f"{len(batches)} batches of {min(rows)}-{max(rows)} rows ({sum(rows)} rows, "
+            f"{padded} padded source tokens)")
 
 
 def sentence_translator(model, cache_size: int = 0):
@@ -301,49 +329,84 @@ def stage_run(stage, fresh, articles) -> tuple[float, dict]:
 
 # ---------------------------------------------------------------- sections
 
+def counted_stage_run(stage, fresh, articles) -> tuple[list, dict]:
+    """One untimed Stage run (also its warm-up) that records every group the stage's models
+    decode: what the Stage really sends to CTranslate2 (pad rows included; a retry or a second
+    decode would show as more batches)."""
+    seen: list = []
+    for m in stage.loaded.values():
+        def counted(groups, *a, _orig=m.translate_groups, **kw):
+            seen.extend(list(g) for g in groups)
+            return _orig(groups, *a, **kw)
+        m.translate_groups = counted
+    try:
+        _, counts = stage_run(stage, fresh, articles)
+    finally:
+        for m in stage.loaded.values():
+            del m.translate_groups
+    return seen, counts
+
+
 def section_stage(built: dict, n: int, reps: int) -> dict:
     from transforms.segment import sentence_spans
-    from transforms.translate import canonical_groups
+    from transforms.translate import BUCKET_TOKENS, canonical_groups
 
-    model = load(built["int8"])
     sents = sentences(n)
     articles = make_articles(sents)
     seen = [p[a:b] for art in articles for p in art["body"].split("\n\n")
             for a, b in sentence_spans(p)]
     assert seen == sents, "the sentence splitter must see exactly the benchmark's sentences"
-    units = [tuple(model.encode(s)) for s in sents]
     stage, fresh = stage_setup(built["models_dir"])
-    smodel = next(iter(stage.loaded.values()))
+    # Every side runs on the one Translator the Stage loaded (same files and settings as
+    # `load`): two identically loaded Translators in one process ran 2-3% apart (raw on the
+    # second-loaded one: +2.7% / +3.0% and +2.8% / +1.7%, 10:40-11:05 UTC), which the
+    # comparison of the sides would have counted as the Stage's overhead.
+    model = next(iter(stage.loaded.values()))
+    units = [tuple(model.encode(s)) for s in sents]
     sides = {"raw, CT2 batching": lambda: raw_run(model, units),
              "raw, canonical groups": lambda: raw_canonical_run(model, units),
              "SentenceTranslator": lambda: translator_run(model, sents),
              "Stage.process_batch": lambda: stage_run(stage, fresh, articles)}
     raw_run(model, units[:4])
-    raw_run(smodel, units[:4])
+    decoded, _ = counted_stage_run(stage, fresh, articles)
     times = {k: [] for k in sides}
+    cpu = {k: [] for k in sides}  # this process's CPU seconds (all its threads) per run
     info = {}
     with OthersCPU() as others:
         for rep in range(reps):
             names = list(sides)
             names = names[rep % len(names):] + names[:rep % len(names)]  # rotate the order
             for name in names:
+                c0 = time.process_time()
                 r = sides[name]()
+                cpu[name].append(time.process_time() - c0)
                 if isinstance(r, tuple):
                     r, info[name] = r
                 times[name].append(r)
     tokens = n * OUT_TOKENS
-    sizes = [len(g) for g in canonical_groups(units, MAX_BATCH_TOKENS)]
     print(f"\n1. stage vs raw translate_batch: {n} distinct sentences ({sum(map(len, units))} "
-          f"source tokens, {tokens} output tokens), int8, intra_threads=1, seconds per run:")
+          f"source tokens, {tokens} output tokens), int8, intra_threads=1, {reps} rounds in "
+          f"rotated order, wall seconds per run (and this process's CPU seconds):")
     for name, ts in times.items():
-        print(f"   {name:22s} {fmt_times(ts)}  best {tokens / min(ts):.0f} tok/s")
+        print(f"   {name:22s} {fmt_times(ts)}  best {tokens / min(ts):.0f} tok/s, median "
+              f"{tokens / statistics.median(ts):.0f}  (CPU {fmt_times(cpu[name])})")
     print(f"   SentenceTranslator sentence paths {info['SentenceTranslator']}; Stage counts "
-          f"{info['Stage.process_batch']} over {len(articles)} articles; canonical groups: "
-          f"{len(sizes)} (sizes {min(sizes)}-{max(sizes)}, mean {statistics.mean(sizes):.1f})")
+          f"{info['Stage.process_batch']} over {len(articles)} articles")
+    print(f"   raw, CT2 batching (max_batch_size={MAX_BATCH_TOKENS}, batch_type=tokens): "
+          f"{shape(ct2_batches(units, MAX_BATCH_TOKENS))}")
+    print(f"   canonical groups (bucket width {BUCKET_TOKENS}): "
+          f"{shape(canonical_groups(units, MAX_BATCH_TOKENS))}")
+    print(f"   what the Stage sent to CTranslate2 (counted run): {shape(decoded)}; "
+          f"same groups as above: {decoded == canonical_groups(units, MAX_BATCH_TOKENS)}")
 
     def ratio(a: str, b: str) -> str:
+        # paired: the two sides' runs of the same round, a minute apart at most, so slow drift
+        # of the shared machine cancels; the median over rounds drops one disturbed round.
+        paired = [x / y for x, y in zip(times[a], times[b])]
         return (f"best {min(times[a]) / min(times[b]) - 1:+.1%}, median "
-                f"{statistics.median(times[a]) / statistics.median(times[b]) - 1:+.1%}")
+                f"{statistics.median(times[a]) / statistics.median(times[b]) - 1:+.1%}, "
+                f"paired per round {' '.join(f'{r - 1:+.1%}' for r in paired)} (median "
+                f"{statistics.median(paired) - 1:+.1%})")
 
     print(f"   Stage.process_batch vs raw translate_batch (CT2 batching): "
           f"{ratio('Stage.process_batch', 'raw, CT2 batching')}  (goal <= +10%)")
@@ -688,7 +751,8 @@ def main() -> None:
         return hf_child(args)
     if args.ct2_child:
         return ct2_child(args)
-    n, reps = (96, 2) if args.quick else (256, 3)
+    # Section 1 rotates 4 sides; 5 rounds (full) give a median that one disturbed run cannot move.
+    n, reps = (96, 3) if args.quick else (256, 5)
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo", encoding="utf-8")
                 if line.startswith("model name")), "?")
     print(f"# bench_translate  {time.strftime('%Y-%m-%d %H:%M %Z')}  cpus={os.cpu_count()} ({cpu})  "
@@ -703,7 +767,7 @@ def main() -> None:
               f"to {built['emittable']} Latin pieces by the output bias; every sentence -> "
               f"{OUT_TOKENS} tokens")
         best = section_stage(built, n, reps)
-        section_precision(built, n, reps, 1 if args.quick else 2)
+        section_precision(built, n, 2 if args.quick else 3, 1 if args.quick else 2)
         section_cache(built, args.quick)
         if args.hf:
             section_hf(built, args, best)
