@@ -39,8 +39,9 @@ from transforms.record import sort_key_for_provenance
 Entry = tuple[str, str, str]
 
 # Bytes of JSON lines a writer buffers before it sorts them and writes a run. 32 MiB bounds a
-# worker's write buffer while keeping a shard's runs few: the 10k-article bench drop writes
-# ~170 MB of article lines, i.e. 6 flushes per worker. Measured in bench/bench_pipeline.py.
+# worker's write buffer (the lines plus their keys, ~2x in Python objects) while keeping a
+# shard's runs few: the 10k-article bench drop writes 72 MB of article lines, i.e. 3 flushes
+# for one worker, 30 for 100k; a shard's merge keeps one line per run in memory.
 RUN_BYTES = 32 * 1024 * 1024
 
 # Rows per Parquet row group: the Arrow table of one group is in memory at a time. 1000 rows of
