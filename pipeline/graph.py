@@ -28,8 +28,9 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 from apache_beam.pvalue import TaggedOutput
 
-from pipeline.spill import (SpillFn, WriteRunsFn, load_spilled, merge_runs, record_entry,
-                            shard_of, write_shard)
+from pipeline.spill import (REF_BY_ID, REF_BY_URL, SpillFn, WriteRunsFn, load_spilled,
+                            merge_runs, merged_groups, record_entry, shard_of, url_key,
+                            write_shard)
 from pipeline.stages import DEAD, NAMESPACE, apply_stages, describe_exception
 from transforms.ingest import ParseLimits, parse_file
 from transforms.record import dead_letter, sort_key_for_provenance
@@ -126,11 +127,6 @@ class DedupeFn(beam.DoFn):
                 article_as_raw(dup), dup["provenance"], article_id))
 
 
-def _url_key(item: dict) -> str:
-    """Articles without a URL are their own group."""
-    return item.get("url") or "\x00" + item["id"]
-
-
 class WriteShardFn(beam.DoFn):
     """(shard, records or run paths) -> the shard's file(s) under the staging dir, and their
     file records. Records are sorted here; run paths (disk shuffle) are merged."""
@@ -159,6 +155,34 @@ def write_results(results: list[dict], staging: str) -> None:
         handle.write(data)
 
 
+# Shards of the reference runs (dedupe by id, URL groups). They are the units multi_processing
+# workers share the stages' work in (a shard's articles go through the stages in one bundle),
+# so more shards than workers keep the workers evenly loaded; 32 files per kind per bundle
+# are cheap.
+REF_SHARDS = 32
+
+
+class _GroupedOnDisk(beam.PTransform):
+    """references -> (key, [references]) like GroupByKey, through sorted runs on disk."""
+
+    def __init__(self, spill: str, kind: str, label: str) -> None:
+        super().__init__(label=f"Group by {label} on disk")
+        self.spill = spill
+        self.kind = kind
+
+    def expand(self, refs):
+        return (
+            refs
+            | "Runs" >> beam.ParDo(WriteRunsFn(self.spill, self.kind, REF_SHARDS))
+            | "Group runs" >> beam.GroupByKey()
+            | "Merge runs" >> beam.FlatMap(merged_groups)
+        )
+
+
+def _grouped_on_disk(spill: str, kind: str, label: str) -> beam.PTransform:
+    return _GroupedOnDisk(spill, kind, label)
+
+
 def _sharded(pcoll, p, label: str, num_shards: int):
     """(shard, item) -> every shard's group, empty shards included."""
     empties = p | f"Shards {label}" >> beam.Create([(i, None) for i in range(num_shards)],
@@ -179,26 +203,34 @@ def build(p: beam.Pipeline, files: list[tuple[str, str]], drop: str, staging: st
         | "Parse" >> beam.ParDo(ParseFileFn(drop, limits, config.progress)).with_outputs(
             DEAD, FILES, main="articles")
     )
-    items = parsed.articles
-    load = None
+    # Dedupe by id, then URL siblings (issue 7: an English article and its other-language
+    # version at the same URL see each other). Disk shuffle: references sorted into run files
+    # and merged per shard, so no shuffle holds anything per article; else Beam's GroupByKeys.
     if spill:
-        items = items | "Spill" >> beam.ParDo(SpillFn(spill))
         load = functools.partial(load_spilled, root=spill)
-    deduped = (
-        items
-        | "Key by id" >> beam.Map(lambda a: (a["id"], a))
-        | "Group by id" >> beam.GroupByKey()
-        | "Dedupe" >> beam.ParDo(DedupeFn(load)).with_outputs(DEAD, main="articles")
-    )
-    # Repair evidence (issue 7): an English article and its other-language version at the same
-    # URL see each other.
-    with_siblings = (
-        deduped.articles
-        | "Key by url" >> beam.Map(lambda a: (_url_key(a), a))
-        | "Group by url" >> beam.GroupByKey()
-        | "Siblings" >> beam.FlatMap(
-            lambda kv: attach_siblings([load(a) for a in kv[1]] if load else list(kv[1])))
-    )
+        by_id = (
+            parsed.articles
+            | "Spill" >> beam.ParDo(SpillFn(spill))
+            | _grouped_on_disk(spill, REF_BY_ID, "id")
+        )
+    else:
+        load = None
+        by_id = (
+            parsed.articles
+            | "Key by id" >> beam.Map(lambda a: (a["id"], a))
+            | "Group by id" >> beam.GroupByKey()
+        )
+    deduped = by_id | "Dedupe" >> beam.ParDo(DedupeFn(load)).with_outputs(DEAD, main="articles")
+    if spill:
+        by_url = deduped.articles | _grouped_on_disk(spill, REF_BY_URL, "url")
+    else:
+        by_url = (
+            deduped.articles
+            | "Key by url" >> beam.Map(lambda a: (url_key(a), a))
+            | "Group by url" >> beam.GroupByKey()
+        )
+    with_siblings = by_url | "Siblings" >> beam.FlatMap(
+        lambda kv: attach_siblings([load(a) for a in kv[1]] if load else list(kv[1])))
     cleaned, stage_deads = apply_stages(with_siblings, config)
     dead_parts = [parsed[DEAD], deduped[DEAD], *stage_deads]
     dead = dead_parts | "Flatten dead letters" >> beam.Flatten()

@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import itertools
 import json
+import operator
 import os
 import pickle
 import uuid
@@ -77,14 +79,39 @@ def dead_sort_key(record: dict) -> str:
                         str(record.get("raw_sha256", ""))))
 
 
+def url_key(item: dict) -> str:
+    r"""The URL-sibling group of an article or reference; articles without a URL are their own
+    group.
+
+    >>> url_key({"id": "a", "url": "u"}), url_key({"id": "a", "url": ""})
+    ('u', '\x00a')
+    """
+    return item.get("url") or "\x00" + item["id"]
+
+
+# Kinds of runs: the two output kinds, and references sorted for the dedupe (by id, copies in
+# input order) and for the URL-sibling groups (by URL, then id).
+REF_BY_ID = "ref_id"
+REF_BY_URL = "ref_url"
+
+
 def record_entry(kind: str, record: dict) -> Entry:
-    """The shard entry of an output record: articles sort by id, dead letters by input order.
+    r"""The shard entry of a record: articles sort by id, dead letters by input order,
+    references by id then input position, or by URL then id.
 
     >>> record_entry("articles", {"id": "x", "status": "english"})[:2]
     ('x', 'english')
+    >>> ref = {"id": "x", "url": "u", "provenance": {"file": "f", "line": 3}}
+    >>> record_entry(REF_BY_ID, ref)[:2], record_entry(REF_BY_URL, ref)[:2]
+    (('x', 'f\x00000000003\x00000000000'), ('u', 'x'))
     """
     if kind == "articles":
         return record["id"], str(record.get("status", "")), to_json_line(record)
+    if kind == REF_BY_ID:
+        return (record["id"], sort_key_for_provenance(record["provenance"]),
+                json.dumps(record, ensure_ascii=False))
+    if kind == REF_BY_URL:
+        return url_key(record), record["id"], json.dumps(record, ensure_ascii=False)
     return dead_sort_key(record), str(record.get("reason", "")), to_json_line(record,
                                                                               DEAD_LETTER_FIELDS)
 
@@ -172,7 +199,8 @@ def _info(kind: str, fmt: str, rel: str, rows: int, sink: _HashingSink, counts: 
 # --- spill files: parsed articles on disk, references in the shuffles -------------------------
 
 def load_spilled(ref: dict, root: str) -> dict:
-    """The article a reference points to (its spill file is named relative to `root`)."""
+    """The article a reference points to (its spill file is named relative to `root`); `at` is
+    a tuple, or a list once the reference went through a run file."""
     name, offset, length = ref["at"]
     with open(os.path.join(root, "parsed", name), "rb") as handle:
         handle.seek(offset)
@@ -236,6 +264,17 @@ def read_run(path: str) -> Iterator[Entry]:
 def merge_runs(paths: Iterable[str]) -> Iterator[Entry]:
     """The entries of several sorted runs, in order (streaming: one line per run in memory)."""
     return heapq.merge(*(read_run(p) for p in sorted(paths)))
+
+
+def merged_groups(element: tuple[int, Iterable[str]]) -> Iterator[tuple[str, list[dict]]]:
+    """(shard, run paths of references) -> (key, [references]) per key, in key order: what a
+    GroupByKey would give, but streamed from disk (one group in memory at a time).
+
+    The references of one key come in entry order: by input position for REF_BY_ID runs."""
+    _, paths = element
+    for key, entries in itertools.groupby(merge_runs(p for p in paths if p is not None),
+                                          key=operator.itemgetter(0)):
+        yield key, [json.loads(line) for _, _, line in entries]
 
 
 class WriteRunsFn(beam.DoFn):

@@ -31,6 +31,28 @@ def test_run_round_trip_and_merge_order(tmp_path):
     assert list(spill.merge_runs(paths[::-1])) == sorted(entries)  # run order does not matter
 
 
+def test_reference_runs_group_like_group_by_key(tmp_path):
+    """Runs of references merged per shard give each key once, with all its references, and
+    for the dedupe the copies of an id in input order whatever run they were in."""
+    refs = [{"id": f"id{i % 5}", "url": f"u{i % 3}",
+             "provenance": {"file": f"f{i % 2}", "line": i}, "at": ["x.pkl", i, 1]}
+            for i in range(40)]
+    fn = spill.WriteRunsFn(str(tmp_path), spill.REF_BY_ID, num_shards=3, run_bytes=500)
+    fn.start_bundle()
+    runs = [r for ref in refs[::-1] for r in fn.process(ref)]
+    runs += [wv.value for wv in fn.finish_bundle()]
+    by_shard: dict = {}
+    for shard, path in runs:
+        by_shard.setdefault(shard, []).append(path)
+    assert max(len(v) for v in by_shard.values()) > 1  # several runs per shard were merged
+    groups = [g for shard in sorted(by_shard) for g in spill.merged_groups((shard, by_shard[shard]))]
+    assert sorted(k for k, _ in groups) == [f"id{i}" for i in range(5)]
+    for key, members in groups:
+        expected = sorted((r for r in refs if r["id"] == key),
+                          key=lambda r: (r["provenance"]["file"], r["provenance"]["line"]))
+        assert members == expected
+
+
 def test_spilled_article_comes_back_equal(tmp_path):
     fn = spill.SpillFn(str(tmp_path))
     fn.start_bundle()
