@@ -1,23 +1,27 @@
-"""Disk shuffle for one machine: the drop waits on disk, only small references are shuffled.
+"""Disk shuffle for one machine: the drop waits on disk, the runner's shuffles carry file names.
 
 Why: the local runner (FnApiRunner, also in multi_processing mode) keeps every GroupByKey's
 data in its own memory. With whole articles going through three shuffles (dedupe by id, URL
 siblings, sorted shard writes) a run's peak memory grew with the drop: 359 / 796 / 4,965 MB at
-1k / 10k / 100k articles (docs/benchmarks.md, 2026-11-25 09:36), ~46 KB per article.
+1k / 10k / 100k articles (docs/benchmarks.md, 2026-11-25 09:36), ~46 KB per article. Even
+small references cost ~2 KB each in its grouping tables (100k dicts of ~200 bytes through two
+GroupByKeys: 132 -> 341 MB, measured with a bare Beam pipeline).
 
 So on one machine (`--shuffle disk`, the default for local runners; pipeline/run.py):
 - every parsed article is pickled into a *spill file* as it is parsed, and only a reference
-  (id, url, input position, spill file/offset/length) goes through the dedupe and sibling shuffles; the
-  article is read back just before the stages;
-- every output record is written into sorted *runs* (a few MiB each) by the step that makes it,
-  and each output shard is a streaming k-way merge of its runs (`write_shard` takes any sorted
-  iterator), so a shard is never in memory either.
+  (id, url, input position, spill file/offset/length) goes on; the article is read back just
+  before the stages;
+- the dedupe by id and the URL-sibling groups sort the references into *runs* (REF_BY_ID,
+  REF_BY_URL) and merge them per shard (`merged_groups`: a GroupByKey streamed from disk);
+- every output record is written into sorted runs by the step that makes it, and each output
+  shard is a streaming k-way merge of its runs (`write_shard` takes any sorted iterator).
+What goes through Beam's GroupByKeys is (shard, run file name) pairs: a few per shard.
 Distributed runners shuffle outside the worker's memory already; there `--shuffle beam` keeps
 the plain GroupByKey graph, and both shapes write byte-identical files (tests/test_spill.py):
 the order of every shard is the total order of `record_entry`, not the order of arrival.
 
-Files live under a directory the driver creates and removes (`spill_root`); they must be on a
-filesystem every worker can open with plain `open()`, i.e. this machine.
+Files live under a directory the driver creates and removes (pipeline/run.py `spill_dir`);
+they must be on a filesystem every worker can open with plain `open()`, i.e. this machine.
 """
 
 from __future__ import annotations
