@@ -359,7 +359,7 @@ def _summary(doc: dict, out: str, seconds: float, skipped: bool = False) -> None
     tr = (doc.get("stages") or {}).get("translate") or {}
     looked_up = tr.get("cachehits", 0) + tr.get("cachemisses", 0)
     if looked_up:
-        lines.append(f"  translation:  {looked_up} distinct sentences per batch, "
+        lines.append(f"  translation:  {looked_up} sentence lookups (distinct within a batch), "
                      f"{tr.get('cachehits', 0)} served from the cache "
                      f"({100.0 * tr.get('cachehits', 0) / looked_up:.0f}%)")
     if not skipped:
