@@ -28,12 +28,12 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 from apache_beam.pvalue import TaggedOutput
 
-from pipeline.spill import (REF_BY_ID, REF_BY_URL, SpillFn, WriteRunsFn, load_spilled,
-                            merge_runs, merged_groups, record_entry, shard_of, url_key,
+from pipeline.spill import (REF_BY_ID, REF_BY_URL, SpillFn, WriteRunsFn, entry_shard,
+                            load_spilled, merge_runs, merged_groups, record_entry, url_key,
                             write_shard)
 from pipeline.stages import DEAD, NAMESPACE, apply_stages, describe_exception
 from transforms.ingest import ParseLimits, parse_file
-from transforms.record import dead_letter, sort_key_for_provenance
+from transforms.record import article_as_raw, dead_letter, sort_key_for_provenance
 from transforms.repair import attach_siblings
 
 log = logging.getLogger("newsnorm")
@@ -111,8 +111,6 @@ class DedupeFn(beam.DoFn):
         self.load = load
 
     def process(self, element: tuple[str, Iterable[dict]]) -> Iterable[Any]:
-        from transforms.record import article_as_raw
-
         article_id, group = element
         items = sorted(group, key=lambda a: sort_key_for_provenance(a["provenance"]))
         yield items[0]
@@ -128,8 +126,8 @@ class DedupeFn(beam.DoFn):
 
 
 class WriteShardFn(beam.DoFn):
-    """(shard, records or run paths) -> the shard's file(s) under the staging dir, and their
-    file records. Records are sorted here; run paths (disk shuffle) are merged."""
+    """(shard, entries or run paths) -> the shard's file(s) under the staging dir, and their
+    file records. Entries are sorted here; run paths (disk shuffle) are merged."""
 
     def __init__(self, staging: str, kind: str, num_shards: int, runs: bool = False) -> None:
         self.staging = staging
@@ -140,10 +138,7 @@ class WriteShardFn(beam.DoFn):
     def process(self, element: tuple[int, Iterable[Any]]) -> Iterable[dict]:
         shard, group = element
         items = [r for r in group if r is not None]
-        if self.runs:
-            entries = merge_runs(items)
-        else:
-            entries = sorted(record_entry(self.kind, r) for r in items)
+        entries = merge_runs(items) if self.runs else sorted(items)
         yield from write_shard(self.staging, self.kind, shard, self.num_shards, entries)
 
 
@@ -179,8 +174,10 @@ class _GroupedOnDisk(beam.PTransform):
         )
 
 
-def _grouped_on_disk(spill: str, kind: str, label: str) -> beam.PTransform:
-    return _GroupedOnDisk(spill, kind, label)
+def _keyed_entry(record: dict, kind: str, num_shards: int) -> tuple[int, tuple]:
+    """record -> (shard, entry): serialised once, here, and sorted as is by WriteShardFn."""
+    entry = record_entry(kind, record)
+    return entry_shard(entry, num_shards), entry
 
 
 def _sharded(pcoll, p, label: str, num_shards: int):
@@ -211,7 +208,7 @@ def build(p: beam.Pipeline, files: list[tuple[str, str]], drop: str, staging: st
         by_id = (
             parsed.articles
             | "Spill" >> beam.ParDo(SpillFn(spill))
-            | _grouped_on_disk(spill, REF_BY_ID, "id")
+            | _GroupedOnDisk(spill, REF_BY_ID, "id")
         )
     else:
         load = None
@@ -222,7 +219,7 @@ def build(p: beam.Pipeline, files: list[tuple[str, str]], drop: str, staging: st
         )
     deduped = by_id | "Dedupe" >> beam.ParDo(DedupeFn(load)).with_outputs(DEAD, main="articles")
     if spill:
-        by_url = deduped.articles | _grouped_on_disk(spill, REF_BY_URL, "url")
+        by_url = deduped.articles | _GroupedOnDisk(spill, REF_BY_URL, "url")
     else:
         by_url = (
             deduped.articles
@@ -241,9 +238,8 @@ def build(p: beam.Pipeline, files: list[tuple[str, str]], drop: str, staging: st
             keyed = [part | f"Runs {kind} {i}" >> beam.ParDo(WriteRunsFn(spill, kind, num_shards))
                      for i, part in enumerate(parts)]
         else:
-            keyed = [part | f"Key {kind} {i}" >> beam.Map(
-                lambda r, k=kind: (shard_of(record_entry(k, r)[0], num_shards), r))
-                for i, part in enumerate(parts)]
+            keyed = [part | f"Key {kind} {i}" >> beam.Map(_keyed_entry, kind, num_shards)
+                     for i, part in enumerate(parts)]
         written.append(
             _sharded(keyed | f"Flatten {kind}" >> beam.Flatten(), p, kind, num_shards)
             | f"Write {kind}" >> beam.ParDo(WriteShardFn(staging, kind, num_shards, bool(spill))))

@@ -27,11 +27,12 @@ log = logging.getLogger("newsnorm")
 
 STAGING_DIR = "_staging"
 OUTPUT_KINDS = ("articles", "dead_letter")
-# Auto shard count: one shard per 8 MiB of input. Each shard is sorted in memory by one worker
-# before it is written, and its articles come out ~2.7x the size of their input (a 26 MB
-# bench drop of 10k articles wrote 69 MB of JSON Lines); one shard for that drop peaked at
-# 1.08 GB RSS, 8 shards at 0.80 GB (bench/generate_drop.py, FnApiRunner). Feed drops under
-# 8 MiB, like the example drop, stay one file per format.
+# Auto shard count: one shard per 8 MiB of input. With Beam's shuffles (`--shuffle beam`) each
+# shard is sorted in memory by one worker before it is written, and its articles come out ~2.7x
+# the size of their input (a 26 MB bench drop of 10k articles wrote 69 MB of JSON Lines); one
+# shard for that drop peaked at 1.08 GB RSS, 8 shards at 0.80 GB (bench/generate_drop.py,
+# FnApiRunner, before the disk shuffle, which merges shards from runs and is not bounded by
+# this). Feed drops under 8 MiB, like the example drop, stay one file per format.
 AUTO_SHARD_BYTES = 8 * 1024 * 1024
 # Names in a drop directory that are not input: markers and hidden files (see README "Drops").
 IGNORED_PREFIXES = ("_", ".")
@@ -277,7 +278,6 @@ def execute(config, files, drop: str, beam_args: list[str], default_runner: str)
     if config.progress:
         log.info("running %d file(s) of drop %r on %s, %d shard(s)", len(files), drop, runner,
                  num_shards)
-    if config.progress:
         log.info("shuffle: %s", f"on disk in {spill}" if spill else "in Beam")
     try:
         with beam.Pipeline(options=options) as p:

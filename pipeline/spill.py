@@ -120,8 +120,8 @@ def record_entry(kind: str, record: dict) -> Entry:
                                                                               DEAD_LETTER_FIELDS)
 
 
-def output_shard(kind: str, entry: Entry, num_shards: int) -> int:
-    """Articles are spread by id; dead letters by their whole sort key."""
+def entry_shard(entry: Entry, num_shards: int) -> int:
+    """The shard of an entry, by its sort key: articles by id, dead letters by input order."""
     return shard_of(entry[0], num_shards)
 
 
@@ -296,7 +296,7 @@ class WriteRunsFn(beam.DoFn):
 
     def process(self, record: dict) -> Iterator[tuple[int, str]]:
         entry = record_entry(self.kind, record)
-        self._buffers.setdefault(output_shard(self.kind, entry, self.num_shards), []).append(entry)
+        self._buffers.setdefault(entry_shard(entry, self.num_shards), []).append(entry)
         self._bytes += len(entry[2])
         if self._bytes >= (self.run_bytes or RUN_BYTES):
             yield from self._flush()

@@ -85,7 +85,7 @@ def test_run_writer_bounds_its_buffer(tmp_path):
         rows = list(spill.read_run(path))
         assert sum(len(r[2]) for r in rows) <= 2000 + line_bytes
         assert rows == sorted(rows)
-        assert {spill.output_shard("articles", r, 2) for r in rows} == {shard}
+        assert {spill.entry_shard(r, 2) for r in rows} == {shard}
     ids = sorted(r[0] for _, p in emitted for r in spill.read_run(p))
     assert ids == [f"id{i:03d}" for i in range(60)]  # every record in exactly one run
 
