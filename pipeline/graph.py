@@ -34,7 +34,7 @@ from pipeline.spill import (REF_BY_ID, REF_BY_URL, SpillFn, WriteRunsFn, entry_s
 from pipeline.stages import DEAD, NAMESPACE, apply_stages, describe_exception
 from transforms.ingest import ParseLimits, parse_file
 from transforms.record import article_as_raw, dead_letter, sort_key_for_provenance
-from transforms.repair import attach_siblings
+from pipeline.siblings import attach_siblings
 
 log = logging.getLogger("newsnorm")
 

@@ -66,13 +66,17 @@ def replay_article_field(article_or_record: dict, field: str, input_text: str) -
 def apply_edits(stage: str, fixer: str, kind: str, field: str, text: str,
                 edits: Sequence[tuple], evidence: str = "",
                 method: str = "rule", confidence: float = 1.0) -> tuple[str, list[dict]]:
-    """Apply non-overlapping edits (start, end, replacement[, evidence]), given on the
+    """Apply non-overlapping edits (start, end, replacement[, evidence or meta]), given on the
     original text, left to right; returns the new text and one step per edit with shifted
-    offsets. An edit's own evidence, when given, replaces the common `evidence`.
+    offsets. An edit's own evidence, when given, replaces the common `evidence`; a dict in that
+    place overrides any of fixer, kind, evidence, method and confidence for that edit.
 
     >>> t, steps = apply_edits("s", "f", "k", "body", "a  b  c", [(1, 3, " "), (4, 6, " ", "x")])
     >>> t, [(s["start"], s["end"], s["evidence"]) for s in steps]
     ('a b c', [(1, 3, ''), (3, 5, 'x')])
+    >>> _, [s] = apply_edits("s", "f", "k", "body", "ab", [(0, 1, "A", {"kind": "up"})])
+    >>> s["kind"], s["fixer"]
+    ('up', 'f')
     """
     # Linear in the text: edits do not overlap, so the text a step replaces (at its shifted
     # offset in the text as it is by then) is the same slice of the original text.
@@ -80,12 +84,16 @@ def apply_edits(stage: str, fixer: str, kind: str, field: str, text: str,
     pieces: list[str] = []
     shift = 0
     last_end = 0
-    for edit in sorted(edits):
+    for edit in sorted(edits, key=lambda e: (e[0], e[1])):
         start, end, replacement = edit[:3]
         if start < last_end or text[start:end] == replacement:
             continue  # overlapping (the earlier edit wins) or no change
-        step = make_step(stage, fixer, kind, field, text, start, end, replacement,
-                         edit[3] if len(edit) > 3 else evidence, method, confidence)
+        meta = {"fixer": fixer, "kind": kind, "evidence": evidence, "method": method,
+                "confidence": confidence}
+        if len(edit) > 3:
+            meta.update(edit[3] if isinstance(edit[3], dict) else {"evidence": edit[3]})
+        step = make_step(stage, meta["fixer"], meta["kind"], field, text, start, end,
+                         replacement, meta["evidence"], meta["method"], meta["confidence"])
         step["start"], step["end"] = start + shift, end + shift
         steps.append(step)
         pieces.append(text[last_end:start])

@@ -1,0 +1,167 @@
+"""Evidence for damaged numbers: the numbers of the source-language text, with what they count.
+
+Owns: reading source numbers from the record (strongest first):
+1. the source-language original (`original_title` / `original_body`);
+2. `article["source_numbers"]`, the numbers our translate stage protected before translation
+   ({"paragraph": i, "text": str, "value": str(Decimal)}, optionally "field": "title"); failing
+   that, for an article we translated, the text it was translated from (`input_body`/`input_title`);
+3. another article of the same drop with the same URL and another declared language, kept in
+   `sibling_sources` (grouped in pipeline/siblings.py).
+Each source number carries where it was found (an evidence span such as
+"original_body[12:18]"), what it counts (dead, injured, km, ...) and its place in the text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Sequence
+
+from transforms.numbers import NumberMention, find_numbers, strip_accents
+from transforms.record import split_paragraphs
+
+_SRC_PERCENT_AFTER = re.compile(r"^[ \u00A0\u202F]*(?:%|\u066A|pour ?cent|percent|points? de "
+                                r"pourcentage|بالم[ائ]+ة|في الم[ائ]+ة|نقط[ةه] مئوي)", re.I)
+
+# Words that say what a number counts; a damaged English number and a source number that
+# count different things are never aligned.
+_CATEGORIES = {
+    "dead": {"dead", "killed", "deaths", "death", "died", "dies", "fatalities", "martyrs",
+             "martyred", "lives", "morts", "mort", "tues", "tue", "deces", "victimes",
+             "شهيد", "شهيدا", "شهداء", "قتيل", "قتيلا", "قتلى", "مقتل", "وفاة", "وفيات"},
+    "injured": {"injured", "wounded", "injuries", "hurt", "blesses", "blessees", "blesse",
+                "جريح", "جريحا", "جرحى", "مصاب", "مصابا", "مصابين", "مصابون", "إصابة",
+                "إصابات", "اصابة", "اصابات"},
+}
+# Units: the word after a number says what it measures, in any of the three languages.
+_UNITS = {
+    "year": "years year aged age ans annees annee سنة سنوات سنين عام عاما أعوام اعوام",
+    "month": "months month mois شهر شهرا أشهر اشهر شهور",
+    "week": "weeks week semaines semaine أسبوع أسبوعا أسابيع اسبوع اسابيع",
+    "day": "days day jours jour يوم يوما أيام ايام",
+    "hour": "hours hour heures heure ساعة ساعات",
+    "minute": "minutes minute دقيقة دقائق",
+    "km": "km kilometres kilometers kilometre kilometer كم كيلو كيلومتر كيلومترا كيلومترات",
+    "mile": "miles mile milles ميل ميلا أميال اميال",
+    "yard": "yards yard ياردة ياردات",
+    "metre": "metres meters metre meter مترا متر أمتار",  # not "m": "p.m."
+    "dollar": "dollars dollar usd دولار دولارا دولارات",
+    "euro": "euros euro يورو",
+    "degree": "degrees degree degres degre درجة درجات",
+    "person": "people persons personnes personne شخص شخصا أشخاص اشخاص",
+}
+for _cat, _words in _UNITS.items():
+    _CATEGORIES[_cat] = set(_words.split())
+_WORD_TO_CAT = {w: c for c, ws in _CATEGORIES.items() for w in ws}
+_TOKEN = re.compile(r"[^\W\d_]+")
+# What a number counts is read from the words right next to it: up to 2 words after ("30 dead",
+# "45 miles", "72 كيلو مترا") and 1 before ("killed 30", "عام 1938"). Wider windows reached
+# the next clause on translate_numbers/dev ("In <>, a tsunami killed" is not a death toll).
+_CONTEXT_AFTER = 2
+_CONTEXT_BEFORE = 1
+
+
+def category_near(text: str, start: int, end: int) -> str | None:
+    """What the number at text[start:end] counts, from the nearest category word.
+
+    >>> category_near("30 dead and 5 injured", 0, 2), category_near("dead and 5 injured", 9, 10)
+    ('dead', 'injured')
+    >>> category_near("أكثر من ٣٠ شهيدا", 8, 10), category_near("a fire in 1939", 10, 14)
+    ('dead', None)
+    """
+    after = [strip_accents(w) for w in _TOKEN.findall(text[end:end + 80])][:_CONTEXT_AFTER]
+    before = [strip_accents(w) for w in _TOKEN.findall(text[max(0, start - 80):start])]
+    before = before[-_CONTEXT_BEFORE:][::-1]
+    for words in (after, before):
+        for w in words:
+            cat = _WORD_TO_CAT.get(w) or (_WORD_TO_CAT.get(w[1:]) if w[:1] in "وب" else None)
+            if cat:
+                return cat
+    return None
+
+
+@dataclass
+class SourceNumber:
+    """A number of the source-language text, with where it was found."""
+
+    mention: NumberMention
+    where: str  # "original_body[12:18]" or "source_numbers[3]"
+    category: str | None
+    order: int
+    relpos: float | None = None  # offset / length of the source text it was read from
+    percent: bool = False  # "15 %", "quinze pour cent", "ثلاثة في المائة"
+    gap_after: str | None = None  # the text between this number and the next one
+    used: bool = field(default=False)
+
+    @property
+    def evidence(self) -> str:
+        return f"{self.where}: {self.mention.text}"
+
+
+def source_numbers_from_text(text: str, lang: str, field_name: str, offset: int = 0
+                             ) -> list[SourceNumber]:
+    out = []
+    mentions = find_numbers(text, lang)
+    for i, m in enumerate(mentions):
+        pct = m.kind == "percent" or bool(_SRC_PERCENT_AFTER.match(text[m.end:m.end + 20]))
+        gap = text[m.end:mentions[i + 1].start] if i + 1 < len(mentions) else None
+        out.append(SourceNumber(m, f"{field_name}[{m.start + offset}:{m.end + offset}]",
+                                category_near(text, m.start, m.end), i,
+                                m.start / max(1, len(text)), pct, gap))
+    return out
+
+
+def source_numbers_from_list(items: Sequence[dict]) -> list[SourceNumber]:
+    """Numbers protected by the translate stage: {"paragraph", "text", "value"}."""
+    out = []
+    for i, item in enumerate(items):
+        try:
+            value = Decimal(str(item["value"]))
+        except (KeyError, InvalidOperation):
+            continue
+        text = str(item.get("text", value))
+        mention = NumberMention(-1, -1, text, value, "int" if value == int(value) else "decimal")
+        out.append(SourceNumber(mention, f"source_numbers[{i}]", None, i,
+                                percent=bool(re.search("[%\u066A]", text))))
+    return out
+
+
+
+def evidence_for(article: dict, field_name: str) -> tuple[list[list[SourceNumber]] | None,
+                                                            list[SourceNumber]]:
+    """(per-paragraph source numbers or None, whole-field source numbers)."""
+    lang = article.get("original_lang") or ""
+    original = article.get(f"original_{field_name}") or ""
+    if original.strip():
+        if field_name == "body":
+            paras = split_paragraphs(original)
+            per, offset = [], 0
+            for p in paras:
+                offset = original.index(p, offset)
+                per.append(source_numbers_from_text(p, lang, "original_body", offset))
+                offset += len(p)
+            return per, source_numbers_from_text(original, lang, "original_body")
+        return None, source_numbers_from_text(original, lang, f"original_{field_name}")
+    protected = article.get("source_numbers") or []
+    if protected:
+        mine = [x for x in protected if x.get("field", "body") == field_name]
+        if field_name == "body":
+            n = max((int(x.get("paragraph", 0)) for x in mine), default=-1) + 1
+            per = [source_numbers_from_list([x for x in mine if int(x.get("paragraph", 0)) == i])
+                   for i in range(n)]
+            return per, source_numbers_from_list(mine)
+        return None, source_numbers_from_list(mine)
+    translated = (article.get("translation") or {}).get("status") == "translated"
+    source_text = article.get(f"input_{field_name}") or ""
+    if translated and source_text.strip():
+        # Our own translation without protected numbers: the text it was translated from.
+        return None, source_numbers_from_text(source_text, article.get("source_lang") or "",
+                                              f"input_{field_name}")
+    found: list[SourceNumber] = []
+    for sib in article.get("sibling_sources") or []:
+        # Another article of the drop with the same URL in another language (graph.py).
+        found += source_numbers_from_text(sib.get(field_name) or "", sib.get("lang") or "",
+                                          f"sibling {sib['id']} {field_name}")
+    return None, found
+
