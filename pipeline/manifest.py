@@ -18,6 +18,8 @@ from typing import Any
 
 from apache_beam.io.filesystems import FileSystems
 
+from pipeline.schema import json_lines
+
 MANIFEST_NAME = "manifest.json"
 SCHEMA_VERSION = 1
 
@@ -167,7 +169,7 @@ def verify(out_dir: str, input_path: str | None = None) -> list[str]:
             problems.append(f"{f['path']}: sha256 differs from the manifest")
         if f.get("format") != "jsonl" or f.get("kind") not in rows:
             continue
-        lines = data.decode("utf-8", "replace").splitlines()
+        lines = json_lines(data)  # the writer's definition of a line
         if len(lines) != f["rows"]:
             problems.append(f"{f['path']}: {len(lines)} rows, manifest says {f['rows']}")
         rows[f["kind"]] += len(lines)

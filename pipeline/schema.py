@@ -57,8 +57,38 @@ DEAD_LETTER_FIELDS = ("id", "stage", "reason", "error", "raw", "raw_truncated", 
                       "provenance")
 
 
+# One definition of a line for our JSON Lines writer and every reader: a line ends at "\n" and
+# nowhere else (JSON Lines). U+2028, U+2029 and U+0085 end a line for str.splitlines() and many
+# other readers, so inside JSON strings (the only place they can occur) they are written as
+# \u escapes: the same text, and every reader splits the file where we do.
+_LINE_BREAK_ESCAPES = str.maketrans({"\u2028": "\\u2028", "\u2029": "\\u2029",
+                                     "\u0085": "\\u0085"})
+
+
 def to_json_line(record: dict, fields: tuple[str, ...] | None = None) -> str:
-    """One record as one JSON line, fields in schema order, UTF-8 text kept readable."""
+    """One record as one JSON line, fields in schema order, UTF-8 text kept readable.
+
+    >>> to_json_line({"id": "a\\u2028b\\u0085"}, ("id",))
+    '{"id":"a\\\\u2028b\\\\u0085"}'
+    >>> json.loads(to_json_line({"id": "a\\u2028b"}, ("id",)))["id"] == "a\\u2028b"
+    True
+    """
     names = fields or tuple(ARTICLE_SCHEMA.names)
     ordered = {k: record.get(k) for k in names}
-    return json.dumps(ordered, ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(ordered, ensure_ascii=False, separators=(",", ":"))
+    return text.translate(_LINE_BREAK_ESCAPES)
+
+
+def json_lines(data: bytes) -> list[str]:
+    """The lines of a JSON Lines file we wrote: split at "\n" only (see to_json_line).
+
+    >>> json_lines(b'{"a":1}\\n{"b":"x\\xe2\\x80\\xa8y"}\\n')
+    ['{"a":1}', '{"b":"x\\u2028y"}']
+    >>> json_lines(b"")
+    []
+    """
+    text = data.decode("utf-8", "replace")
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines

@@ -12,8 +12,8 @@ memory is released after each drop and a crash is contained in one drop.
 Conventions (README "Triggered runs and deployment"):
 - a drop is a sub-directory of --input, or a single file in it; names starting with `_` or `.`
   are not drops, nor are `*.ready` marker files;
-- a directory drop is complete when `_READY` exists inside it; a file drop when `<file>.ready`
-  exists beside it; with `--settle_s N` also when its files have not changed for N seconds;
+- a directory drop is complete when `_READY` or `_SUCCESS` (what Hadoop, Spark and Beam file
+  sinks write) exists inside it; a file drop when `<file>.ready` exists beside it; with `--settle_s N` also when its files have not changed for N seconds;
 - drop DIR/NAME is written to OUT/NAME; its ledger entry is OUT/_ledger/NAME.json and the output
   of its runs is appended to OUT/_ledger/NAME.log.
 
@@ -49,7 +49,10 @@ from typing import Callable, Iterator, Sequence
 
 log = logging.getLogger("newsnorm")
 
-DIR_MARKER = "_READY"
+# Either marker completes a directory drop: ours, and the one most producers (Hadoop, Spark,
+# Beam file sinks, many exporters) already write. The ledger says which one was seen.
+DIR_MARKERS = ("_READY", "_SUCCESS")
+DIR_MARKER = DIR_MARKERS[0]
 FILE_MARKER_SUFFIX = ".ready"
 LEDGER_DIR = "_ledger"
 LOCK_NAME = "_watch.lock"
@@ -151,9 +154,20 @@ class Drop:
     is_dir: bool
 
     def marker(self) -> str:
+        """The marker a producer is asked to write (messages name it)."""
         if self.is_dir:
             return os.path.join(self.path, DIR_MARKER)
         return self.path + FILE_MARKER_SUFFIX
+
+    def markers(self) -> list[str]:
+        """Every marker that completes this drop, in order of preference."""
+        if self.is_dir:
+            return [os.path.join(self.path, m) for m in DIR_MARKERS]
+        return [self.path + FILE_MARKER_SUFFIX]
+
+    def found_marker(self) -> str | None:
+        """The name of the first marker present, or None."""
+        return next((os.path.basename(m) for m in self.markers() if os.path.exists(m)), None)
 
     def signature(self) -> str:
         """Hash of (name, size, mtime) of every file in the drop; '' for an empty drop."""
@@ -390,18 +404,20 @@ class Watcher:
                          "first_seen": now, "state": SEEN,
                          "log": self.ledger.log_path(drop.name)}
             if entry["state"] == SEEN:
-                has_marker = os.path.exists(drop.marker())
+                found = drop.found_marker()
+                has_marker = found is not None
                 # Walk the drop only when a settle time is in use: big drops, frequent polls.
                 signature = drop.signature() if self.cfg.settle_s > 0 and not has_marker else ""
                 if is_complete(has_marker, signature, entry, now, self.cfg.settle_s):
                     entry["ready_at"] = now
-                    entry["completed_by"] = ("marker" if has_marker
+                    entry["completed_by"] = (f"marker {found}" if has_marker
                                              else f"unchanged for {self.cfg.settle_s:g} s")
                     self.set_state(entry, READY, entry["completed_by"])
                 elif new or entry.get("signature") != signature:
                     entry["signature"], entry["signature_since"] = signature, now
                     if new:
-                        self.set_state(entry, SEEN, f"waiting for {os.path.basename(drop.marker())}"
+                        self.set_state(entry, SEEN, "waiting for " + " or ".join(
+                                           os.path.basename(m) for m in drop.markers())
                                        + (f" or {self.cfg.settle_s:g} s unchanged"
                                           if self.cfg.settle_s > 0 else ""))
                     else:

@@ -301,7 +301,9 @@ class Stage(_Base):
                     article[r.keep_as].append(paragraphs[r.index].strip())
             article["body"] = body
             article["repairs"].extend(steps)
-        if not article["body"].strip():
+        if removals and not article["body"].strip():
+            # A body that was empty on input (a headline-only entry) is not "all
+            # boilerplate": it stays and validate gives it the status title_only.
             raise Reject("empty_after_cleaning", "the body was all boilerplate")
         self._clean_original(article)
         # French typography: a signal and a fix, only where the text is English.

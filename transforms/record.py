@@ -77,7 +77,21 @@ def normalise_id(value: Any) -> str | None:
     return text or None
 
 
-_BLANK_LINES = re.compile(r"\n[ \t\r\f\v]*\n\s*")
+# Whitespace is ASCII whitespace here: U+0085 (NEL) is what cp1252's "…" becomes when read as
+# latin-1, and U+2028/U+2029 are text; Python's str.split()/strip()/\s would eat them silently,
+# while the normalize stage repairs or keeps them with a logged step.
+_ASCII_SPACE = " \t\n\r\f\v"
+_ASCII_SPACE_RUN = re.compile(r"[ \t\n\r\f\v]+")
+_BLANK_LINES = re.compile(r"\n[ \t\r\f\v]*\n[ \t\n\r\f\v]*")
+
+
+def collapse_spaces(text: str) -> str:
+    """Runs of ASCII whitespace -> one space, none at the ends; other characters stay.
+
+    >>> collapse_spaces("  Wait\\x85  what \\n now ")
+    'Wait\\x85 what now'
+    """
+    return _ASCII_SPACE_RUN.sub(" ", text).strip(" ")
 
 
 def join_paragraphs(paragraphs: Iterable[str]) -> str:
@@ -86,7 +100,8 @@ def join_paragraphs(paragraphs: Iterable[str]) -> str:
     >>> join_paragraphs(["a", " ", "b\\n"])
     'a\\n\\nb'
     """
-    return PARAGRAPH_SEP.join(p.strip() for p in paragraphs if p and p.strip())
+    return PARAGRAPH_SEP.join(p.strip(_ASCII_SPACE) for p in paragraphs
+                              if p and p.strip(_ASCII_SPACE))
 
 
 def canonical_body(body: str) -> str:
@@ -96,7 +111,7 @@ def canonical_body(body: str) -> str:
     'a\\n\\nb\\nc'
     """
     body = body.replace("\r\n", "\n").replace("\r", "\n")
-    return _BLANK_LINES.sub(PARAGRAPH_SEP, body).strip()
+    return _BLANK_LINES.sub(PARAGRAPH_SEP, body).strip(_ASCII_SPACE)
 
 
 def split_paragraphs(body: str) -> list[str]:
@@ -124,7 +139,7 @@ def new_article(fields: Mapping[str, Any], provenance: Mapping[str, Any]) -> dic
     else:
         body = _as_text(body_value, "body")
     body = canonical_body(body)
-    title = " ".join(title.split())
+    title = collapse_spaces(title)
     if not title and not body:
         raise Reject("no_title_no_body", "the record has neither a title nor a body")
     url = _as_text(fields.get("url"), "url").strip()

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from transforms.record import collapse_spaces
+
 _BLOCK_TAGS = {
     "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote",
     "section", "article", "header", "footer", "table", "tr", "pre", "figure", "figcaption", "hr",
@@ -55,7 +57,7 @@ def html_to_paragraphs(fragment: str) -> list[str]:
         raw = "".join(current)
         if masked:
             raw = _STAND_IN.sub(lambda m: chr(ord(m.group()) - _C0_STAND_IN), raw)
-        text = " ".join(raw.split())
+        text = collapse_spaces(raw)  # ASCII only: U+0085 is left for the logged repair
         if text:
             parts.append(text)
         current.clear()

@@ -31,7 +31,13 @@ def final_status(article: dict) -> str:
     >>> final_status({"status": "", "route": "translate", "source_lang": "de",
     ...               "translation": {"status": "no_model"}})
     'no_model_for_de'
+    >>> final_status({"status": "no_model_for_fr", "body": "", "route": "translate"})
+    'title_only'
     """
+    if article.get("body") is not None and not article["body"].strip():
+        # A headline only (check_article lets nothing else through with an empty body); what
+        # happened to its language is still in `translation`.
+        return "title_only"
     if article.get("status"):
         return article["status"]
     tstatus = (article.get("translation") or {}).get("status", "")
@@ -107,7 +113,11 @@ def to_output(article: dict) -> dict:
 def check_article(article: dict) -> None:
     """Refuse what must not be written as an article."""
     if not article.get("body", "").strip():
-        raise Reject("empty_after_cleaning", "no body text is left after cleaning")
+        # A headline with no text on input (headline feeds) is an article, status title_only
+        # (README: only a record with neither title nor body is refused); a body that
+        # cleaning emptied, or no title either, is not.
+        if not article.get("title", "").strip() or article.get("input_body", "").strip():
+            raise Reject("empty_after_cleaning", "no body text is left after cleaning")
     for field in ("title", "body"):
         if _CONTROL.search(article.get(field, "")):
             raise Reject("control_characters_in_output",
