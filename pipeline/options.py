@@ -53,7 +53,8 @@ class JobConfig:
     device: str = "cpu"
     # Language detection: below this confidence the answer is "und" rather than a guess.
     lang_min_confidence: float = 0.0
-    # Repair (issue 7): optional file of canonical name spellings, one per line ("Yoav Gallant").
+    # Repair: file of canonical name spellings, one per line ("Yoav Gallant"); "" = the default
+    # gazetteer (transforms/data/public_figures.tsv) when built, "none" = no gazetteer.
     name_gazetteer: str = ""
     report: bool = True
     progress: bool = True
@@ -95,7 +96,10 @@ def add_job_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParse
     parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default=d.device)
     parser.add_argument("--lang_min_confidence", type=float, default=d.lang_min_confidence)
     parser.add_argument("--name_gazetteer", default=d.name_gazetteer,
-                        help="file of canonical name spellings, one per line (repair stage)")
+                        help="file of canonical name spellings, one per line (\"Yoav Gallant\"); "
+                        "a spelling changes only when this file supports it, otherwise it is "
+                        "flagged inconsistent_name. Default: the built-in gazetteer if present "
+                        "(docs/names.md); none: no gazetteer")
     parser.add_argument("--shuffle", choices=("auto", "disk", "beam"), default=d.shuffle,
                         help="disk: parsed articles and output runs wait in files on this "
                         "machine, so memory stays flat (default for local runners); beam: "

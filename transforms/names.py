@@ -1,33 +1,54 @@
-"""One spelling per person in an article: "Yoav Galant" ... "Gallant" becomes one form.
+"""One spelling per person, changed only with evidence from outside the machine translation.
 
-Owns: finding near-identical spellings of the same surname inside one article and choosing the
-form to keep. Machine translation often spells a transliterated name two ways in one article;
-a reader (and a search index) then sees two people.
+Owns: finding near-identical spellings of the same person's surname inside one article
+("Yoav Galant" ... "Gallant"), deciding from a gazetteer which spelling to keep, and reporting
+the spellings no gazetteer decides (`inconsistent_name`, with every mention's span).
+
+Why a gazetteer and nothing else: machine translation often spells a transliterated name two
+ways in one article, and the form it writes in the full-name mention or most often is as likely
+to be the wrong one ("Yoav Galant" twice, the correct "Gallant" once, in the seed article). A
+full-name mention or a majority inside MT text is no evidence of the right spelling.
 
 When two spellings are treated as the same name (all must hold):
-- they are near-identical: equal after collapsing doubled letters ("Galant"/"Gallant"), or the
-  same length (5+ letters) with one letter substituted ("Hagari"/"Hagary");
-- they are in the same role: at least one of them is the surname of a full-name mention
-  ("Yoav Galant"), and neither appears after a different given name (so "Jane Smyth" and
-  "John Smith" stay two people);
-- one is not the other plus a suffix ("Israel"/"Israeli" are not variants: that is no
-  substitution and no doubled letter).
+- near-identical: equal after collapsing doubled letters ("Galant"/"Gallant"), or the same
+  length (5+ letters) with one letter substituted ("Hagari"/"Hagary");
+- same role: at least one spelling of the group is the surname of a full-name mention ("Yoav
+  Galant"), and no two of them appear after different given names (so "Jane Smyth" and "John Smith" stay two
+  people, neither changed nor flagged);
+- not a given name: a word used as a given name in the article is no surname variant.
+Spellings linked pairwise form one group ("Galant", "Gallant", "Gallent").
 
-Which form is kept, in this order:
-1. the gazetteer (an optional file, one canonical name per line, "Yoav Gallant"): a form it
-   lists wins;
-2. the form written in a full-name mention, when only one of the forms is;
-3. the majority of mentions in the article;
-4. otherwise nothing is changed (a tie is not guessed).
+What happens to a group:
+- changed: the gazetteer supports exactly one spelling of the group. An entry supports
+  spelling S when its last word is S and its first word is a given name the article writes
+  before one of the group's spellings ("Yoav Gallant" supports "Gallant" for "Yoav Galant");
+  a one-word entry ("Gallant") supports S whatever the given name. Every other spelling of the
+  group becomes S, and the step's evidence names the gazetteer entry.
+- flagged, text kept: no entry supports any spelling, or entries support two of them (a tie is
+  not guessed). `inconsistencies` returns the spellings and every mention's span.
+
+The gazetteer: a text file, one canonical name per line ("Yoav Gallant"), '#' starts a comment;
+a line may carry more tab-separated columns (the shipped format: name, Wikidata id, Arabic and
+French labels), only the first is read here. `load_gazetteer("")` loads the default file
+(DEFAULT_GAZETTEER) when it exists; "none" loads nothing. Loading is cached per process.
+See docs/names.md for the default file's source and licence.
 """
 
 from __future__ import annotations
 
+import logging
 import re
-from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Sequence
+from types import MappingProxyType
+from typing import Mapping, Sequence
+
+log = logging.getLogger("newsnorm.names")
+
+FLAG_INCONSISTENT = "inconsistent_name"
+# Built by scripts/build_gazetteer.py; absent until a dataset is built into it (docs/names.md).
+DEFAULT_GAZETTEER = Path(__file__).resolve().parent / "data" / "public_figures.tsv"
 
 _CAP = r"[A-Z][a-z]+(?:['\-][A-Z]?[a-z]+)*"
 _CAP_WORD = re.compile(r"(?<![\w'])" + _CAP + r"(?![\w])")
@@ -42,11 +63,105 @@ _MIN_LEN = 5  # shorter words are too often different words one letter apart (Ha
 
 
 @dataclass(frozen=True)
+class Gazetteer:
+    """Canonical names indexed by surname: surname -> ((first word or "", entry), ...)."""
+
+    by_surname: Mapping[str, tuple[tuple[str, str], ...]]
+    source: str = ""  # file name, for the evidence text
+    entries: int = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.by_surname)
+
+    def __contains__(self, surname: object) -> bool:
+        return surname in self.by_surname
+
+
+EMPTY = Gazetteer(MappingProxyType({}))
+
+
+def parse_gazetteer(lines, source: str = "") -> Gazetteer:
+    """A gazetteer from text lines: the first tab-separated column of each non-comment line.
+
+    >>> g = parse_gazetteer(["# spellings", "Yoav Gallant\\tQ723506\\tيوآف غالانت", "Hagari", ""])
+    >>> g.by_surname["Gallant"], g.by_surname["Hagari"], g.entries
+    ((('Yoav', 'Yoav Gallant'),), (('', 'Hagari'),), 2)
+    """
+    index: dict[str, set[tuple[str, str]]] = {}
+    count = 0
+    for line in lines:
+        name = line.split("#", 1)[0].split("\t", 1)[0].strip()
+        words = name.split()
+        if not words:
+            continue
+        count += 1
+        first = words[0] if len(words) > 1 else ""
+        index.setdefault(words[-1], set()).add((first, " ".join(words)))
+    frozen = {k: tuple(sorted(v)) for k, v in index.items()}
+    return Gazetteer(MappingProxyType(frozen), source, count)
+
+
+@lru_cache(maxsize=8)
+def _load_file(path: str, mtime_ns: int) -> Gazetteer:
+    with open(path, encoding="utf-8") as fh:
+        return parse_gazetteer(fh, Path(path).name)
+
+
+def load_gazetteer(path: str | None = "") -> Gazetteer:
+    """The gazetteer at `path`; "" or None: the default file if it exists; "none": no gazetteer.
+
+    A missing file named explicitly is an error (a typo must not silently disable the evidence).
+    Loaded once per process and file version.
+    """
+    if path and path.strip().lower() == "none":
+        return EMPTY
+    if not path:
+        if not DEFAULT_GAZETTEER.is_file():
+            log.info("no default name gazetteer at %s: name spellings are flagged, not changed",
+                     DEFAULT_GAZETTEER)
+            return EMPTY
+        path = str(DEFAULT_GAZETTEER)
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"name gazetteer not found: {path}")
+    return _load_file(str(p.resolve()), p.stat().st_mtime_ns)
+
+
+def _as_gazetteer(gazetteer) -> Gazetteer:
+    """Accept a Gazetteer, or any iterable of names (tests, callers with a set of names)."""
+    if isinstance(gazetteer, Gazetteer):
+        return gazetteer
+    return parse_gazetteer(list(gazetteer or ()))
+
+
+@dataclass(frozen=True)
 class NameChoice:
     variant: str  # the spelling to replace
     canonical: str  # the spelling to keep
-    rule: str  # "gazetteer", "full_name", "majority"
-    evidence: str  # what the choice rests on, for the repair log
+    rule: str  # "gazetteer" (the only rule that changes text)
+    evidence: str  # what the choice rests on, for the repair log: names the gazetteer entry
+
+
+@dataclass(frozen=True)
+class Inconsistency:
+    """Spellings of one name that no gazetteer decides: the text is kept and flagged."""
+
+    variants: tuple[str, ...]  # sorted spellings, e.g. ("Galant", "Gallant")
+    spans: tuple[tuple[int, int, int, str], ...]  # (text index, start, end, spelling) per mention
+    reason: str
+    flag: str = field(default=FLAG_INCONSISTENT)
+
+    def log_entry(self, fields: Sequence[str] = ("title", "body")) -> dict:
+        """A JSON-ready record: text indexes replaced by field names."""
+        return {"kind": self.flag, "variants": list(self.variants), "reason": self.reason,
+                "spans": [{"field": fields[i] if i < len(fields) else str(i), "start": s,
+                           "end": e, "text": t} for i, s, e, t in self.spans]}
+
+
+@dataclass(frozen=True)
+class NameReview:
+    choices: tuple[NameChoice, ...]
+    inconsistencies: tuple[Inconsistency, ...]
 
 
 def _collapse(word: str) -> str:
@@ -73,83 +188,120 @@ def near_identical(a: str, b: str) -> bool:
     return len(a) == len(b) and sum(x != y for x, y in zip(a.lower(), b.lower())) == 1
 
 
-def load_gazetteer(path: str | None) -> frozenset[str]:
-    """Surnames (last word of each line) from an optional gazetteer file; '#' starts a comment."""
-    if not path:
-        return frozenset()
-    names = set()
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line:
-            names.add(line.split()[-1])
-    return frozenset(names)
-
-
-def choose_spellings(texts: Sequence[str], gazetteer: Iterable[str] = ()) -> list[NameChoice]:
-    """The variants to replace in an article (title and body given as `texts`).
-
-    >>> [(c.variant, c.canonical, c.rule) for c in choose_spellings(
-    ...     ["Minister Yoav Galant met him.", "Gallant said Yoav Galant was right."])]
-    [('Gallant', 'Galant', 'full_name')]
-    >>> [(c.variant, c.canonical, c.rule) for c in choose_spellings(
-    ...     ["Minister Yoav Galant met him.", "Gallant said no."], {"Gallant"})]
-    [('Galant', 'Gallant', 'gazetteer')]
-    >>> choose_spellings(["John Smith met Jane Smyth."]), choose_spellings(["Galileo Galilei; Galileo"])
-    ([], [])
-    """
-    gaz = set(gazetteer)
-    counts: Counter[str] = Counter()
+def _groups(texts: Sequence[str]) -> tuple[list[list[str]], dict[str, set[str]],
+                                            dict[str, list[tuple[int, int, int, str]]]]:
+    """Spelling groups of one name, given names per surname, and every capitalised word's spans."""
+    spans: dict[str, list[tuple[int, int, int, str]]] = {}
     given: dict[str, set[str]] = {}
-    for text in texts:
+    for i, text in enumerate(texts):
         for m in _CAP_WORD.finditer(text):
-            counts[m.group()] += 1
+            spans.setdefault(m.group(), []).append((i, m.start(), m.end(), m.group()))
         for m in _FULL_NAME.finditer(text):
             if m.group(1) not in _NOT_GIVEN:
                 given.setdefault(m.group(2), set()).add(m.group(1))
     used_as_given = {g for gs in given.values() for g in gs}
-    words = sorted(counts)
-    choices: list[NameChoice] = []
-    seen: set[str] = set()
+    # Near-identical spellings linked pairwise; a group counts if one of them is a surname.
+    words = sorted(w for w in spans if len(w) >= _MIN_LEN and w not in used_as_given)
+    parent = {w: w for w in words}
+
+    def root(w: str) -> str:
+        while parent[w] != w:
+            parent[w] = parent[parent[w]]
+            w = parent[w]
+        return w
+
     for i, a in enumerate(words):
         for b in words[i + 1:]:
-            if a in seen or b in seen or not near_identical(a, b):
-                continue
-            if a not in given and b not in given:
-                continue  # neither is a person's surname: not the same role
-            ga, gb = given.get(a, set()), given.get(b, set())
-            if ga and gb and not ga & gb:
-                continue  # two people with different given names
-            if a in gb or b in ga or a in used_as_given or b in used_as_given:
-                continue  # "Galileo Galilei": a given name is not a surname variant
-            choice = _pick(a, b, counts, given, gaz)
-            if choice:
-                choices.append(choice)
-                seen.add(choice.variant)
-    return choices
+            if b[0] != a[0]:
+                break  # sorted: no later word shares the first letter
+            if near_identical(a, b):
+                parent[root(b)] = root(a)
+    members: dict[str, list[str]] = {}
+    for w in words:
+        members.setdefault(root(w), []).append(w)
+    groups = []
+    for group in members.values():
+        if len(group) < 2 or not any(w in given for w in group):
+            continue  # one spelling, or no spelling is a person's surname: not the same role
+        named = [given[w] for w in group if w in given]
+        if any(not (x & y) for j, x in enumerate(named) for y in named[j + 1:]):
+            continue  # two people with different given names ("Jane Smyth", "John Smith")
+        groups.append(sorted(group))
+    return groups, given, spans
 
 
-def _pick(a: str, b: str, counts: Counter, given: dict, gaz: set) -> NameChoice | None:
-    in_gaz = [w for w in (a, b) if w in gaz]
-    if len(in_gaz) == 1:
-        keep = in_gaz[0]
-        return NameChoice(b if keep == a else a, keep, "gazetteer", f"gazetteer lists {keep!r}")
-    full = [w for w in (a, b) if w in given]
-    if len(full) == 1:
-        keep = full[0]
-        first = sorted(given[keep])[0]
-        return NameChoice(b if keep == a else a, keep, "full_name",
-                          f"full-name mention {first + ' ' + keep!r}")
-    if counts[a] != counts[b]:
-        keep, drop = (a, b) if counts[a] > counts[b] else (b, a)
-        return NameChoice(drop, keep, "majority",
-                          f"{keep!r} x{counts[keep]} vs {drop!r} x{counts[drop]}")
-    return None
+def review_names(texts: Sequence[str], gazetteer=EMPTY) -> NameReview:
+    """Spelling changes the gazetteer supports, and the spelling groups it does not decide.
+
+    `texts` are the article's fields in a fixed order (the repair stage: [title, body]); spans
+    in the inconsistencies use their index.
+
+    >>> seed = ["", "Minister Yoav Galant met him. Gallant said Yoav Galant was right."]
+    >>> r = review_names(seed, ["Yoav Gallant"])
+    >>> [(c.variant, c.canonical, c.rule) for c in r.choices], r.inconsistencies
+    ([('Galant', 'Gallant', 'gazetteer')], ())
+    >>> r = review_names(seed)
+    >>> r.choices, r.inconsistencies[0].variants, r.inconsistencies[0].spans
+    ((), ('Galant', 'Gallant'), ((1, 14, 20, 'Galant'), (1, 30, 37, 'Gallant'), (1, 48, 54, 'Galant')))
+    """
+    gaz = _as_gazetteer(gazetteer)
+    groups, given, spans = _groups(texts)
+    choices: list[NameChoice] = []
+    flagged: list[Inconsistency] = []
+    for group in groups:
+        first_names = set().union(*(given.get(w, set()) for w in group))
+        support: dict[str, list[str]] = {}
+        for w in group:
+            for first, entry in gaz.by_surname.get(w, ()):
+                if not first or first in first_names:
+                    support.setdefault(w, []).append(entry)
+        if len(support) == 1:
+            (keep, entries), = support.items()
+            mention = next((f"{g} {w}" for w in group for g in sorted(given.get(w, ()))), "")
+            where = f" ({gaz.source})" if gaz.source else ""
+            evidence = (f"gazetteer entry {entries[0]!r}{where} for the article's "
+                        f"{mention!r}" if mention else f"gazetteer entry {entries[0]!r}{where}")
+            choices.extend(NameChoice(w, keep, "gazetteer", evidence) for w in group if w != keep)
+            continue
+        if support:
+            reason = "the gazetteer lists " + " and ".join(
+                repr(e) for w in sorted(support) for e in support[w][:1])
+        elif gaz:
+            reason = "no gazetteer entry for any spelling"
+        else:
+            reason = "no gazetteer loaded"
+        mentions = tuple(sorted(s for w in group for s in spans[w]))
+        flagged.append(Inconsistency(tuple(group), mentions, reason))
+    return NameReview(tuple(choices), tuple(flagged))
+
+
+def choose_spellings(texts: Sequence[str], gazetteer=EMPTY) -> list[NameChoice]:
+    """The spellings to replace in an article (title and body given as `texts`): gazetteer-backed only.
+
+    >>> [(c.variant, c.canonical) for c in choose_spellings(
+    ...     ["Minister Yoav Galant met him.", "Gallant said no."], ["Yoav Gallant"])]
+    [('Galant', 'Gallant')]
+    >>> choose_spellings(["Minister Yoav Galant met him.", "Gallant said Yoav Galant was right."])
+    []
+    >>> choose_spellings(["John Smith met Jane Smyth."], ["John Smith"]), choose_spellings(["Galileo Galilei; Galileo"])
+    ([], [])
+    """
+    return list(review_names(texts, gazetteer).choices)
+
+
+def inconsistencies(texts: Sequence[str], gazetteer=EMPTY) -> list[Inconsistency]:
+    """Spelling groups kept as written and to be flagged `inconsistent_name`.
+
+    >>> [(i.variants, i.reason) for i in inconsistencies(["Yoav Galant. Gallant said."])]
+    [(('Galant', 'Gallant'), 'no gazetteer loaded')]
+    """
+    return list(review_names(texts, gazetteer).inconsistencies)
 
 
 def name_edits(text: str, choices: Sequence[NameChoice]) -> list[tuple[int, int, str, NameChoice]]:
     """(start, end, replacement, choice) for every mention of a variant in `text`, in order.
 
-    >>> name_edits("Gallant, not Gallantry.", [NameChoice("Gallant", "Galant", "majority", "")])[0][:3]
+    >>> name_edits("Gallant, not Gallantry.", [NameChoice("Gallant", "Galant", "gazetteer", "")])[0][:3]
     (0, 7, 'Galant')
     """
     by_variant = {c.variant: c for c in choices}
