@@ -31,6 +31,7 @@ gates: install
 	$(BIN)/python -m evals.repair_numbers
 	$(BIN)/python -m evals.langid
 	$(BIN)/python -m evals.boilerplate
+	$(BIN)/python -m evals.boilerplate_real
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

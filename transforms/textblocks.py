@@ -82,3 +82,58 @@ def html_to_paragraphs(fragment: str) -> list[str]:
     walk(root)
     flush()
     return parts
+
+
+# ----------------------------------------------------------------------------- body shapes
+# Bodies reach the stages in four shapes: paragraphs separated by blank lines (the record's
+# own shape), one paragraph per line with no blank line (most scraped Arabic bodies in
+# shared/eval/news_real), an HTML fragment whose paragraphs are <p>/<br> blocks, or one run of
+# page text. `shape_edits` gives the span edits that turn the first three into blank-line
+# paragraphs, so a stage can log them (transforms/replay.py); run-together text stays one
+# paragraph and is cut where it is glued (transforms/boilerplate_rules.glued_edges).
+
+_BLOCK_RUN = re.compile(
+    r"(?:\s*</?(?:p|div|br|li|ul|ol|h[1-6]|blockquote|section|article|header|footer|figure|"
+    r"figcaption|table|tr|td|hr)\b[^<>]{0,400}/?>\s*)+", re.I)
+_NEWLINE = re.compile(r"[ \t]*(?<!\n)\n(?!\n)[ \t]*")
+
+
+def body_shape(body: str) -> str:
+    """"html", "paragraphs", "lines" or "run_together".
+
+    >>> body_shape("<p>One</p><p>Two</p>"), body_shape("a\\n\\nb"), body_shape("a\\nb"), body_shape("ab")
+    ('html', 'paragraphs', 'lines', 'run_together')
+    >>> body_shape("a\\nb\\nc\\n\\nd"), body_shape("a\\nb\\n\\nc\\n\\nd")
+    ('lines', 'paragraphs')
+    """
+    if _BLOCK_RUN.search(body) and re.search(r"<(?:p|br|div|li)\b", body, re.I):
+        return "html"
+    breaks = body.count("\n\n")
+    single = body.count("\n") - 2 * breaks
+    if single > breaks:  # mostly single line breaks: scraped text, one paragraph per line
+        return "lines"
+    if breaks:
+        return "paragraphs"
+    return "run_together"
+
+
+def shape_edits(body: str) -> tuple[str, list[tuple[int, int, str]]]:
+    """(shape, edits) that make blank-line paragraphs of a body: block tags become paragraph
+    breaks (none at the ends); in a body with no blank line each line break becomes one.
+
+    >>> shape_edits("One\\nTwo")
+    ('lines', [(3, 4, '\\n\\n')])
+    >>> shape_edits("<p>One</p>\\n<p>Two<br>three</p>")
+    ('html', [(0, 3, ''), (6, 14, '\\n\\n'), (17, 21, '\\n\\n'), (26, 30, '')])
+    >>> shape_edits("a\\n\\nb")
+    ('paragraphs', [])
+    """
+    shape = body_shape(body)
+    edits: list[tuple[int, int, str]] = []
+    if shape == "html":
+        for m in _BLOCK_RUN.finditer(body):
+            at_edge = m.start() == 0 or m.end() == len(body)
+            edits.append((m.start(), m.end(), "" if at_edge else "\n\n"))
+    elif shape == "lines":
+        edits = [(m.start(), m.end(), "\n\n") for m in _NEWLINE.finditer(body)]
+    return shape, [e for e in edits if body[e[0]:e[1]] != e[2]]
