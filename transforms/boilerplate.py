@@ -97,7 +97,7 @@ KIND_EVIDENCE = {
     "share": "a share/subscribe/follow line",
     "follow": "a follow-us line",
     "promo": "a newsletter/app/click-here promotion",
-    "credit": "a source/agency credit at the start or end (kept in credit)",
+    "credit": "a source/agency/photo credit at the start or end (kept in credit)",
     "photo_credit": "a photo or image credit (kept in credit)",
     "caption": "an image caption (kept in captions)",
     "disclaimer": "an opinion/partnership disclaimer at the start or end",
@@ -151,7 +151,7 @@ def _is_headline(p: str, first: bool) -> bool:
 
 def _row(index: int, m: rules.LineMatch) -> Removal:
     return Removal(index, m.rule.name, m.rule.kind, m.rule.target, m.keep,
-                   KIND_EVIDENCE.get(m.rule.kind, m.rule.kind) + f" ({m.rule.lang} table row)")
+                   KIND_EVIDENCE.get(m.rule.kind, m.rule.kind))
 
 
 class _Templates:
