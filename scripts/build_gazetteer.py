@@ -44,7 +44,7 @@ def is_person_name(label: str) -> bool:
     """English labels usable as spelling evidence.
 
     >>> [is_person_name(s) for s in ("Yoav Gallant", "Mahmoud Abbas", "Abd al-Aziz al-Zubi",
-    ...                               "Gallant", "Minister of Defence", "Q723506", "Louis XIV (king)")]
+    ...      "Gallant", "Minister of Defence", "Q723506", "Louis XIV (king)")]
     [True, True, True, False, False, False, False]
     """
     words = label.split()
@@ -77,7 +77,8 @@ def read_records(path: Path):
                     continue
                 entity = json.loads(line)
                 labels = entity.get("labels") or {}
-                label = {lang: (labels.get(lang) or {}).get("value", "") for lang in ("en", "ar", "fr")}
+                label = {lang: (labels.get(lang) or {}).get("value", "")
+                         for lang in ("en", "ar", "fr")}
                 yield entity.get("id", ""), label["en"], label["ar"], label["fr"]
         return
     with path.open(encoding="utf-8", newline="") as fh:

@@ -1,4 +1,4 @@
-"""Names (transforms/names.py): a spelling changes only with gazetteer evidence, else it is flagged."""
+"""Names (transforms/names.py): a spelling changes only with gazetteer evidence, else flagged."""
 
 from __future__ import annotations
 
@@ -159,7 +159,7 @@ def test_every_change_is_to_a_gazetteer_spelling(texts, lines):
 
 def test_load_user_file_formats(tmp_path):
     path = tmp_path / "mine.txt"
-    path.write_text("# my newsroom's spellings\nYoav Gallant\n\nHagari  # one word: any given name\n"
+    path.write_text("# my newsroom's spellings\nYoav Gallant\n\nHagari  # any given name\n"
                     "Mahmoud Ahmed Abbas\tQ127998\tمحمود عباس\tMahmoud Abbas\n", encoding="utf-8")
     gaz = names.load_gazetteer(str(path))
     assert gaz.entries == 3 and gaz.source == "mine.txt"
@@ -246,3 +246,44 @@ def test_build_script_reads_csv_and_wikidata_jsonl(tmp_path):
     build.main([str(csv_path), str(jsonl), "--source-name", "self-made", "--commit", "0" * 40,
                 "--licence", "CC0-1.0", "--output", str(out2)])
     assert out2.read_bytes() == out.read_bytes()
+
+
+# ---- the original text confirms an entry through its Arabic or French name ----------------------
+
+TWO_PEOPLE = ["Yoav Galant\tQ90000001\tيوآف جالانت\t",  # a second, made-up person of that name
+              "Yoav Gallant\tQ723506\tيُوآف غالانت\tYoav Gallant"]
+
+
+@pytest.mark.parametrize("originals,expected,in_evidence", [
+    pytest.param(["وقال وزير الدفاع يوآف غالانت إن"], [("Galant", "Gallant")],
+                 "its name 'يُوآف غالانت' is in the original", id="arabic name, marks ignored"),
+    pytest.param(["وأضاف غالانت"], [("Galant", "Gallant")], "its name 'غالانت'",
+                 id="arabic surname alone"),
+    pytest.param(["Le ministre Yoav Gallant a déclaré"], [("Galant", "Gallant")],
+                 "its name 'Yoav Gallant' is in the original", id="french name"),
+    pytest.param([], [], None, id="no original: tie kept and flagged"),
+    pytest.param(["غالانت وجالانت"], [], None, id="original names both: tie kept"),
+])
+def test_original_breaks_a_gazetteer_tie(originals, expected, in_evidence):
+    gaz = names.parse_gazetteer(TWO_PEOPLE, "two.tsv")
+    texts = ["", "Minister Yoav Galant met him. Gallant said Yoav Galant was right."]
+    review = names.review_names(texts, gaz, originals)
+    assert [(c.variant, c.canonical) for c in review.choices] == expected
+    if in_evidence:
+        assert in_evidence in review.choices[0].evidence
+        assert "gazetteer entry 'Yoav Gallant' (two.tsv)" in review.choices[0].evidence
+    else:
+        assert [i.variants for i in review.inconsistencies] == [("Galant", "Gallant")]
+        assert "the gazetteer lists 'Yoav Galant' and 'Yoav Gallant'" == \
+            review.inconsistencies[0].reason
+
+
+def test_original_confirms_a_single_entry(seed_text):
+    gaz = names.parse_gazetteer(TWO_PEOPLE[1:], "one.tsv")
+    fields = seed_fields(seed_text)
+    plain = names.review_names(fields, gaz)
+    confirmed = names.review_names(fields, gaz, ["", "التقى بلينكن وزير الدفاع يوآف غالانت"])
+    assert [(c.variant, c.canonical) for c in plain.choices] == [("Galant", "Gallant")]
+    assert [(c.variant, c.canonical) for c in confirmed.choices] == [("Galant", "Gallant")]
+    assert "in the original" not in plain.choices[0].evidence
+    assert "its name 'يُوآف غالانت' is in the original" in confirmed.choices[0].evidence

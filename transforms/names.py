@@ -12,9 +12,9 @@ full-name mention or a majority inside MT text is no evidence of the right spell
 When two spellings are treated as the same name (all must hold):
 - near-identical: equal after collapsing doubled letters ("Galant"/"Gallant"), or the same
   length (5+ letters) with one letter substituted ("Hagari"/"Hagary");
-- same role: at least one spelling of the group is the surname of a full-name mention ("Yoav
-  Galant"), and no two of them appear after different given names (so "Jane Smyth" and "John Smith" stay two
-  people, neither changed nor flagged);
+- same role: at least one spelling of the group is the surname of a full-name mention
+  ("Yoav Galant"), and no two of them appear after different given names (so "Jane Smyth" and
+  "John Smith" stay two people, neither changed nor flagged);
 - not a given name: a word used as a given name in the article is no surname variant.
 Spellings linked pairwise form one group ("Galant", "Gallant", "Gallent").
 
@@ -24,12 +24,17 @@ What happens to a group:
   before one of the group's spellings ("Yoav Gallant" supports "Gallant" for "Yoav Galant");
   a one-word entry ("Gallant") supports S whatever the given name. Every other spelling of the
   group becomes S, and the step's evidence names the gazetteer entry.
-- flagged, text kept: no entry supports any spelling, or entries support two of them (a tie is
-  not guessed). `inconsistencies` returns the spellings and every mention's span.
+- confirmed by the original: when the article carries the source-language text it was
+  translated from, an entry whose Arabic or French name (the file's further columns) appears
+  there says so in the evidence; of entries supporting two spellings, the one the original
+  confirms wins when only one is confirmed (two people of one given name, one in the story).
+- flagged, text kept: no entry supports any spelling, or entries support two of them and the
+  original does not tell them apart (a tie is not guessed). `inconsistencies` returns the
+  spellings and every mention's span.
 
 The gazetteer: a text file, one canonical name per line ("Yoav Gallant"), '#' starts a comment;
-a line may carry more tab-separated columns (the shipped format: name, Wikidata id, Arabic and
-French labels), only the first is read here. `load_gazetteer("")` loads the default file
+a line may carry more tab-separated columns (the built format: name, Wikidata id, Arabic and
+French labels): the first is the spelling, the others (but the id) are matched in the original. `load_gazetteer("")` loads the default file
 (DEFAULT_GAZETTEER) when it exists; "none" loads nothing. Loading is cached per process.
 See docs/names.md for the default file's source and licence.
 """
@@ -38,6 +43,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -59,6 +65,8 @@ _NOT_GIVEN = {"The", "A", "An", "In", "On", "At", "For", "And", "But", "Minister
               "Secretary", "Spokesman", "Coordinator", "General", "Prime", "Foreign", "Defense",
               "Defence", "Army", "Israeli", "Palestinian", "American", "US", "Mr", "Mrs", "Ms",
               "Dr", "Sheikh", "King", "Prince", "Emir", "Chief", "Said", "Meanwhile"}
+# Arabic short vowels, shadda, sukun and tatweel: written or not, the same name.
+_AR_MARKS = re.compile("[\u064B-\u0652\u0670\u0640]")
 _MIN_LEN = 5  # shorter words are too often different words one letter apart (Hamas/Hamad ok, Gaza/Gala no)
 
 
@@ -69,6 +77,8 @@ class Gazetteer:
     by_surname: Mapping[str, tuple[tuple[str, str], ...]]
     source: str = ""  # file name, for the evidence text
     entries: int = 0
+    # entry -> its names in other languages (Arabic, French columns), tab-joined, for the original
+    labels: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     def __bool__(self) -> bool:
         return bool(self.by_surname)
@@ -83,22 +93,32 @@ EMPTY = Gazetteer(MappingProxyType({}))
 def parse_gazetteer(lines, source: str = "") -> Gazetteer:
     """A gazetteer from text lines: the first tab-separated column of each non-comment line.
 
-    >>> g = parse_gazetteer(["# spellings", "Yoav Gallant\\tQ723506\\tيوآف غالانت", "Hagari", ""])
-    >>> g.by_surname["Gallant"], g.by_surname["Hagari"], g.entries
-    ((('Yoav', 'Yoav Gallant'),), (('', 'Hagari'),), 2)
+    Further columns other than a Wikidata id are the entry's names in other languages.
+
+    >>> g = parse_gazetteer(["# names", "Yoav Gallant\\tQ723506\\tيوآف غالانت\\t", "Hagari", ""])
+    >>> g.by_surname["Gallant"], g.by_surname["Hagari"], g.entries, g.labels["Yoav Gallant"]
+    ((('Yoav', 'Yoav Gallant'),), (('', 'Hagari'),), 2, 'يوآف غالانت')
     """
-    index: dict[str, set[tuple[str, str]]] = {}
+    index: dict[str, list[tuple[str, str]]] = {}
+    labels: dict[str, str] = {}  # entry -> tab-joined labels: one string per entry keeps it small
     count = 0
     for line in lines:
-        name = line.split("#", 1)[0].split("\t", 1)[0].strip()
+        if "#" in line:
+            line = line.split("#", 1)[0]
+        name, *more = line.rstrip("\r\n").split("\t")
         words = name.split()
         if not words:
             continue
         count += 1
-        first = words[0] if len(words) > 1 else ""
-        index.setdefault(words[-1], set()).add((first, " ".join(words)))
-    frozen = {k: tuple(sorted(v)) for k, v in index.items()}
-    return Gazetteer(MappingProxyType(frozen), source, count)
+        first = sys.intern(words[0]) if len(words) > 1 else ""
+        entry = " ".join(words)
+        index.setdefault(sys.intern(words[-1]), []).append((first, entry))
+        other = [m for m in map(str.strip, more) if m and not (m[0] == "Q" and m[1:].isdigit())]
+        if other:
+            old = labels.get(entry, "")
+            labels[entry] = "\t".join(dict.fromkeys(([old] if old else []) + other))
+    frozen = {k: tuple(sorted(set(v))) if len(v) > 1 else tuple(v) for k, v in index.items()}
+    return Gazetteer(MappingProxyType(frozen), source, count, MappingProxyType(labels))
 
 
 @lru_cache(maxsize=8)
@@ -230,22 +250,53 @@ def _groups(texts: Sequence[str]) -> tuple[list[list[str]], dict[str, set[str]],
     return groups, given, spans
 
 
-def review_names(texts: Sequence[str], gazetteer=EMPTY) -> NameReview:
+def _fold(text: str) -> str:
+    return _AR_MARKS.sub("", text).casefold()
+
+
+def _label_in(labels: Sequence[str], originals: str) -> str:
+    """The first label (or its last word, 4+ letters) found in the folded original text.
+
+    >>> _label_in(["يوآف غالانت"], _fold("وقال الوزير غالانت")), _label_in(["Yoav Gallant"], "")
+    ('غالانت', '')
+    """
+    if not originals:
+        return ""
+    for label in labels:
+        folded = _fold(label)
+        if folded in originals:
+            return label
+        last = label.split()[-1]
+        # Arabic writes "and", "with", "to" as a prefix letter: "وغالانت" is "and Gallant".
+        word = r"(?<!\w)(?:[وفبل]{1,2})?" + re.escape(_fold(last)) + r"(?!\w)"
+        if len(last) >= 4 and re.search(word, originals):
+            return last
+    return ""
+
+
+def review_names(texts: Sequence[str], gazetteer=EMPTY, originals: Sequence[str] = ()
+                 ) -> NameReview:
     """Spelling changes the gazetteer supports, and the spelling groups it does not decide.
 
     `texts` are the article's fields in a fixed order (the repair stage: [title, body]); spans
-    in the inconsistencies use their index.
+    in the inconsistencies use their index. `originals` are the source-language texts the
+    article was translated from, when known: an entry whose Arabic or French name appears there
+    is confirmed (said in the evidence), and of two entries supporting different spellings, the
+    one confirmed by the original wins when only one is.
 
     >>> seed = ["", "Minister Yoav Galant met him. Gallant said Yoav Galant was right."]
     >>> r = review_names(seed, ["Yoav Gallant"])
     >>> [(c.variant, c.canonical, c.rule) for c in r.choices], r.inconsistencies
     ([('Galant', 'Gallant', 'gazetteer')], ())
     >>> r = review_names(seed)
-    >>> r.choices, r.inconsistencies[0].variants, r.inconsistencies[0].spans
-    ((), ('Galant', 'Gallant'), ((1, 14, 20, 'Galant'), (1, 30, 37, 'Gallant'), (1, 48, 54, 'Galant')))
+    >>> r.choices, r.inconsistencies[0].variants
+    ((), ('Galant', 'Gallant'))
+    >>> r.inconsistencies[0].spans
+    ((1, 14, 20, 'Galant'), (1, 30, 37, 'Gallant'), (1, 48, 54, 'Galant'))
     """
     gaz = _as_gazetteer(gazetteer)
     groups, given, spans = _groups(texts)
+    source_text = _fold("\n".join(o for o in originals if o)) if gaz.labels else ""
     choices: list[NameChoice] = []
     flagged: list[Inconsistency] = []
     for group in groups:
@@ -255,12 +306,23 @@ def review_names(texts: Sequence[str], gazetteer=EMPTY) -> NameReview:
             for first, entry in gaz.by_surname.get(w, ()):
                 if not first or first in first_names:
                     support.setdefault(w, []).append(entry)
+        found = {e: _label_in(gaz.labels[e].split("\t"), source_text) if e in gaz.labels else ""
+                 for entries in support.values() for e in entries}
+        if len(support) > 1:
+            confirmed = {w: [e for e in es if found[e]] for w, es in support.items()}
+            confirmed = {w: es for w, es in confirmed.items() if es}
+            if len(confirmed) == 1:
+                support = confirmed
         if len(support) == 1:
             (keep, entries), = support.items()
+            entry = next((e for e in entries if found[e]), entries[0])
             mention = next((f"{g} {w}" for w in group for g in sorted(given.get(w, ()))), "")
             where = f" ({gaz.source})" if gaz.source else ""
-            evidence = (f"gazetteer entry {entries[0]!r}{where} for the article's "
-                        f"{mention!r}" if mention else f"gazetteer entry {entries[0]!r}{where}")
+            evidence = f"gazetteer entry {entry!r}{where}"
+            if mention:
+                evidence += f" for the article's {mention!r}"
+            if found[entry]:
+                evidence += f"; its name {found[entry]!r} is in the original"
             choices.extend(NameChoice(w, keep, "gazetteer", evidence) for w in group if w != keep)
             continue
         if support:
@@ -275,33 +337,38 @@ def review_names(texts: Sequence[str], gazetteer=EMPTY) -> NameReview:
     return NameReview(tuple(choices), tuple(flagged))
 
 
-def choose_spellings(texts: Sequence[str], gazetteer=EMPTY) -> list[NameChoice]:
-    """The spellings to replace in an article (title and body given as `texts`): gazetteer-backed only.
+def choose_spellings(texts: Sequence[str], gazetteer=EMPTY, originals: Sequence[str] = ()
+                     ) -> list[NameChoice]:
+    """The spellings to replace in an article (`texts`: title and body); gazetteer-backed only.
 
     >>> [(c.variant, c.canonical) for c in choose_spellings(
     ...     ["Minister Yoav Galant met him.", "Gallant said no."], ["Yoav Gallant"])]
     [('Galant', 'Gallant')]
     >>> choose_spellings(["Minister Yoav Galant met him.", "Gallant said Yoav Galant was right."])
     []
-    >>> choose_spellings(["John Smith met Jane Smyth."], ["John Smith"]), choose_spellings(["Galileo Galilei; Galileo"])
-    ([], [])
+    >>> choose_spellings(["John Smith met Jane Smyth."], ["John Smith"])
+    []
+    >>> choose_spellings(["Galileo Galilei; Galileo"])
+    []
     """
-    return list(review_names(texts, gazetteer).choices)
+    return list(review_names(texts, gazetteer, originals).choices)
 
 
-def inconsistencies(texts: Sequence[str], gazetteer=EMPTY) -> list[Inconsistency]:
+def inconsistencies(texts: Sequence[str], gazetteer=EMPTY, originals: Sequence[str] = ()
+                    ) -> list[Inconsistency]:
     """Spelling groups kept as written and to be flagged `inconsistent_name`.
 
     >>> [(i.variants, i.reason) for i in inconsistencies(["Yoav Galant. Gallant said."])]
     [(('Galant', 'Gallant'), 'no gazetteer loaded')]
     """
-    return list(review_names(texts, gazetteer).inconsistencies)
+    return list(review_names(texts, gazetteer, originals).inconsistencies)
 
 
 def name_edits(text: str, choices: Sequence[NameChoice]) -> list[tuple[int, int, str, NameChoice]]:
     """(start, end, replacement, choice) for every mention of a variant in `text`, in order.
 
-    >>> name_edits("Gallant, not Gallantry.", [NameChoice("Gallant", "Galant", "gazetteer", "")])[0][:3]
+    >>> choice = NameChoice("Gallant", "Galant", "gazetteer", "")
+    >>> name_edits("Gallant, not Gallantry.", [choice])[0][:3]
     (0, 7, 'Galant')
     """
     by_variant = {c.variant: c for c in choices}
