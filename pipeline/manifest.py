@@ -157,6 +157,8 @@ def verify(out_dir: str, input_path: str | None = None) -> list[str]:
     units: dict[Unit, tuple[str, str]] = {}
     input_files = {f.get("path") for f in manifest.get("input", {}).get("files", [])}
     rows = {"articles": 0, "dead_letter": 0}
+    jsonl_ids: dict[str, list] = {}
+    parquet_ids: dict[str, list | None] = {}
     for f in manifest.get("files", []):
         path = FileSystems.join(out_dir, *f["path"].split("/"))
         if not FileSystems.exists(path):
@@ -167,8 +169,12 @@ def verify(out_dir: str, input_path: str | None = None) -> list[str]:
             problems.append(f"{f['path']}: {len(data)} bytes, manifest says {f['bytes']}")
         if hashlib.sha256(data).hexdigest() != f["sha256"]:
             problems.append(f"{f['path']}: sha256 differs from the manifest")
+        if f.get("format") == "parquet" and f.get("kind") == "articles":
+            parquet_ids[f["path"]] = _parquet_ids(data, f, problems)
+            continue
         if f.get("format") != "jsonl" or f.get("kind") not in rows:
             continue
+        ids_here = jsonl_ids.setdefault(f["path"], []) if f["kind"] == "articles" else []
         lines = json_lines(data)  # the writer's definition of a line
         if len(lines) != f["rows"]:
             problems.append(f"{f['path']}: {len(lines)} rows, manifest says {f['rows']}")
@@ -183,6 +189,7 @@ def verify(out_dir: str, input_path: str | None = None) -> list[str]:
                 problems.append(f"{f['path']}: line {number} is not {article_or_dead} record")
                 continue
             here = f"{what} {aid!r} ({f['path']} line {number})"
+            ids_here.append(aid)
             if f["kind"] == "articles":
                 if aid in seen_ids:
                     problems.append(f"article id {aid!r} written twice "
@@ -199,6 +206,7 @@ def verify(out_dir: str, input_path: str | None = None) -> list[str]:
                 if input_files and key[0] not in input_files:
                     problems.append(f"{here}: comes from {key[0]!r}, which is not an input "
                                     "file in the manifest")
+    problems += _compare_parquet(parquet_ids, jsonl_ids, counts.get("written"))
     if rows["articles"] != counts.get("written"):
         problems.append(f"articles: {rows['articles']} rows, manifest counts {counts.get('written')}")
     if rows["dead_letter"] != counts.get("dead_lettered"):
@@ -216,6 +224,54 @@ def verify(out_dir: str, input_path: str | None = None) -> list[str]:
             rel = kind + "/" + meta.path.replace("\\", "/").rsplit("/", 1)[-1]
             if rel not in listed:
                 problems.append(f"{rel}: present but not listed in the manifest (stale file?)")
+    return problems
+
+
+def _parquet_ids(data: bytes, f: dict, problems: list[str]) -> list | None:
+    """The ids of an articles Parquet file, in row order (None when it cannot be read); its
+    row count checked against the manifest. Parquet rows are units too: a file whose sha256
+    was re-fixed must still hold every article."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        ids = pq.read_table(pa.BufferReader(data), columns=["id"]).column("id").to_pylist()
+    except Exception as exc:  # noqa: BLE001 - any Arrow error: the file is not readable
+        problems.append(f"{f['path']}: not a readable Parquet file: {str(exc)[:200]}")
+        return None
+    if len(ids) != f["rows"]:
+        problems.append(f"{f['path']}: {len(ids)} rows, manifest says {f['rows']}")
+    return ids
+
+
+def _compare_parquet(parquet_ids: dict[str, list | None], jsonl_ids: dict[str, list],
+                     written: Any) -> list[str]:
+    """Each articles Parquet file holds the same articles, in the same order, as its JSON
+    Lines twin, and all of them together hold every written article.
+
+    >>> _compare_parquet({"a/p.parquet": ["x"]}, {"a/p.jsonl": ["x", "y"]}, 2)
+    ["a/p.parquet: article 'y' of a/p.jsonl is missing", 'articles (Parquet): 1 rows, manifest counts 2']
+    """
+    problems = []
+    total = 0
+    for path, ids in sorted(parquet_ids.items()):
+        if ids is None:
+            continue
+        total += len(ids)
+        twin = path.rsplit(".", 1)[0] + ".jsonl"
+        if twin not in jsonl_ids or ids == jsonl_ids[twin]:
+            continue
+        theirs = jsonl_ids[twin]
+        missing = [i for i in theirs if i not in set(ids)]
+        extra = [i for i in ids if i not in set(theirs)]
+        for i in missing[:5]:
+            problems.append(f"{path}: article {i!r} of {twin} is missing")
+        for i in extra[:5]:
+            problems.append(f"{path}: article {i!r} is not in {twin}")
+        if not missing and not extra:
+            problems.append(f"{path}: articles in another order than {twin}")
+    if parquet_ids and None not in parquet_ids.values() and total != written:
+        problems.append(f"articles (Parquet): {total} rows, manifest counts {written}")
     return problems
 
 

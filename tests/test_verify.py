@@ -47,6 +47,23 @@ def _rewrite(copy, manifest, rel, data: bytes, rows_delta=0):
             f["rows"] += rows_delta
 
 
+def _jsonl_only(problems):
+    """The problems a JSON Lines tampering causes, without its Parquet twin now disagreeing
+    (that check has its own tests below)."""
+    return [p for p in problems if ".parquet: " not in p and not p.startswith("articles (Parquet)")]
+
+
+def _rewrite_parquet(copy, manifest, rel, drop_id):
+    """Remove the row of `drop_id` from a Parquet file AND fix its manifest entry."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(copy / rel)
+    keep = [i for i, x in enumerate(table.column("id").to_pylist()) if x != drop_id]
+    assert len(keep) == table.num_rows - 1
+    pq.write_table(table.take(keep), copy / rel, compression="zstd")
+    _rewrite(copy, manifest, rel, (copy / rel).read_bytes(), rows_delta=-1)
+
+
 def _shards(copy, kind="articles"):
     return sorted(str(p.relative_to(copy)) for p in (copy / kind).glob("*.jsonl"))
 
@@ -108,7 +125,8 @@ def test_verify_changed_bytes_same_size(good_out, tmp_path):
     data = bytearray(path.read_bytes())
     data[10] = ord("Z") if data[10] != ord("Z") else ord("Y")
     path.write_bytes(bytes(data))
-    assert verify(str(copy)) == [f"{_shards(copy)[0]}: sha256 differs from the manifest"]
+    assert _jsonl_only(verify(str(copy))) == [
+        f"{_shards(copy)[0]}: sha256 differs from the manifest"]
 
 
 def test_verify_row_count_mismatch(good_out, tmp_path):
@@ -151,7 +169,7 @@ def test_verify_duplicate_article_line(good_out, tmp_path):
     _save(copy, manifest)
     record = json.loads(line)
     aid, prov = record["id"], record["provenance"]
-    assert verify(str(copy)) == [
+    assert _jsonl_only(verify(str(copy))) == [
         f"article id {aid!r} written twice ({first} and {second})",
         f"input {prov['file']} line {prov['line']} accounted for twice: "
         f"article {aid!r} ({first} line 1) and article {aid!r} ({second} line {rows + 1})"]
@@ -192,13 +210,15 @@ def test_verify_record_without_provenance(good_out, tmp_path):
 
 
 def test_verify_removed_article_is_caught_only_against_the_input(good_out, tmp_path):
-    """An article line removed and the manifest re-fixed (bytes, sha256, rows, counts): the
-    output is self-consistent, so verify alone cannot know; verify --input names the unit."""
+    """An article removed from both its JSON Lines line and its Parquet row, and the manifest
+    re-fixed (bytes, sha256, rows, counts): the output is self-consistent, so verify alone
+    cannot know; verify --input names the unit."""
     copy, manifest = _copy(good_out, tmp_path)
     rel = _shards(copy)[0]
     lines = (copy / rel).read_bytes().splitlines(keepends=True)
     gone = json.loads(lines[0])
     _rewrite(copy, manifest, rel, b"".join(lines[1:]), rows_delta=-1)
+    _rewrite_parquet(copy, manifest, rel.replace(".jsonl", ".parquet"), gone["id"])
     manifest["counts"]["written"] -= 1
     manifest["counts"]["read"] -= 1
     _save(copy, manifest)
@@ -269,3 +289,34 @@ def test_verify_record_with_another_id_than_its_input(good_out, tmp_path):
     assert verify(str(copy), str(EXAMPLE_DROP)) == [
         f"dead letter 'renamed' ({rel} line {number}): input {prov['file']} line {prov['line']} "
         f"has id {record['id']!r}"]
+
+
+def test_verify_missing_parquet_row_is_caught(good_out, tmp_path):
+    """Issue 21 cause 2: a Parquet row removed and the file's size, sha256 and rows re-fixed
+    in the manifest. Parquet rows are counted and compared with the JSON Lines twin."""
+    copy, manifest = _copy(good_out, tmp_path)
+    rel = _shards(copy)[0].replace(".jsonl", ".parquet")
+    import pyarrow.parquet as pq
+
+    gone = pq.read_table(copy / rel).column("id").to_pylist()[0]
+    _rewrite_parquet(copy, manifest, rel, gone)
+    _save(copy, manifest)
+    twin = rel.replace(".parquet", ".jsonl")
+    problems = verify(str(copy), str(EXAMPLE_DROP))
+    assert f"{rel}: article {gone!r} of {twin} is missing" in problems
+    assert any(p.startswith("articles (Parquet): ") for p in problems)
+    proc = run_cli("verify", str(copy), "--input", str(EXAMPLE_DROP))
+    assert proc.returncode == 1 and "is missing" in proc.stderr
+    # The row count alone, when only the file's bytes and sha256 were re-fixed:
+    (entry,) = [f for f in manifest["files"] if f["path"] == rel]
+    entry["rows"] += 1
+    _save(copy, manifest)
+    assert f"{rel}: {entry['rows'] - 1} rows, manifest says {entry['rows']}" in verify(str(copy))
+
+
+def test_verify_unreadable_parquet_is_caught(good_out, tmp_path):
+    copy, manifest = _copy(good_out, tmp_path)
+    rel = _shards(copy)[0].replace(".jsonl", ".parquet")
+    _rewrite(copy, manifest, rel, b"PAR1 not really")
+    _save(copy, manifest)
+    assert any(p.startswith(f"{rel}: not a readable Parquet file") for p in verify(str(copy)))

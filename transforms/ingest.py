@@ -186,38 +186,48 @@ def parse_file(
     prov = {"drop": drop, "file": name, "format": "", "line": 0, "entry": 0, "encoding": ""}
     enc = bom_encoding(head[:4])
     if enc and enc != "utf-8-sig":
-        # UTF-16/32 cannot be split on b"\n"; decode the whole file, then treat as UTF-8.
-        data = _read_whole(buffered, lines)
-        if data is None:
-            yield _dead_file(prov, "file_too_large", f"over {MAX_WHOLE_FILE_BYTES} bytes")
-            return
+        # UTF-16/32 cannot be split on b"\n": decoded to UTF-8, then parsed as any other file.
+        # Whole when it fits (a bad byte is then one dead letter for the file), streamed when
+        # it does not, so the size never decides how a JSON Lines file is read.
+        parts, complete = _buffer_upto(buffered, lines, MAX_WHOLE_FILE_BYTES)
+        if complete:
+            data = b"".join(parts)
+            try:
+                text = data.decode(enc)
+            except UnicodeDecodeError as exc:
+                yield _dead_file(prov, "undecodable_bytes", f"bad {enc}: {exc}", data)
+                return
+            if not text.strip():
+                yield _dead_file(dict(prov, encoding=enc), "empty_file", "the file holds no data")
+                return
+            utf8: Iterable[bytes] = text.encode("utf-8")
+        else:
+            utf8 = _decode_stream(_chain(parts, lines), enc)
         try:
-            text = data.decode(enc)
-        except UnicodeDecodeError as exc:
-            yield _dead_file(prov, "undecodable_bytes", f"bad {enc}: {exc}", data)
-            return
-        prov["encoding"] = enc
-        if not text.strip():
-            yield _dead_file(prov, "empty_file", "the file holds no data")
-            return
-        for result in parse_file(name, text.encode("utf-8"), drop, limits):
-            record = result.article if result.article is not None else result.dead
-            record["provenance"]["encoding"] = enc  # what the file was, not the re-encoding
-            yield result
+            for result in parse_file(name, utf8, drop, limits):
+                record = result.article if result.article is not None else result.dead
+                record["provenance"]["encoding"] = enc  # what the file was, not the re-encoding
+                yield result
+        except UnicodeDecodeError as exc:  # streamed only: the units before it are kept
+            yield _dead_file(dict(prov, encoding=enc), "undecodable_bytes",
+                             f"bad {enc} after the records before it: {exc}")
         return
     sniff_head = head[3:] if enc == "utf-8-sig" else head
     fmt = sniff_format(sniff_head)
     prov["format"] = fmt
     if fmt == "jsonl":
-        first_line = sniff_head.split(b"\n", 1)[0]
+        first_line = next((ln for ln in sniff_head.split(b"\n") if ln.strip()), b"")
         if not _is_json_object_line(first_line):
-            # Maybe one pretty-printed JSON object (or not JSON at all): read it whole.
-            data = _read_whole(buffered, lines)
-            if data is not None and _whole_json_value(data) is not None:
-                prov["format"] = "json"
-                yield from _parse_json_whole(data, prov, limits)
-                return
-            buffered, lines = [data or b""], iter(())
+            # Maybe one pretty-printed JSON object (or not JSON at all): read it whole if it
+            # fits. A file that does not fit is still JSON Lines, streamed from its first byte
+            # (it used to become one empty_file dead letter: every record lost).
+            buffered, complete = _buffer_upto(buffered, lines, MAX_WHOLE_FILE_BYTES)
+            if complete:
+                data = b"".join(buffered)
+                if _whole_json_value(data) is not None:
+                    prov["format"] = "json"
+                    yield from _parse_json_whole(data, prov, limits)
+                    return
         yield from _parse_jsonl(_iter_lines(buffered, lines), prov, limits)
         return
     data = _read_whole(buffered, lines)
@@ -241,6 +251,44 @@ def parse_file(
     else:
         yield _dead_file(prov, "unknown_format",
                          "not JSON Lines, JSON, RSS/Atom or HTML (sniffed from content)", data)
+
+
+def _buffer_upto(buffered: list[bytes], rest: Iterator[bytes], limit: int
+                 ) -> tuple[list[bytes], bool]:
+    """Read on from `rest` until the whole file or more than `limit` bytes are held:
+    (pieces read so far, True when that is the whole file). `rest` goes on after them.
+
+    >>> rest = iter([b"c", b"d"])
+    >>> _buffer_upto([b"a", b"b"], rest, 3), list(rest)
+    (([b'a', b'b', b'c', b'd'], False), [])
+    >>> _buffer_upto([b"a"], iter([b"b"]), 3)
+    ([b'a', b'b'], True)
+    """
+    parts = list(buffered)
+    size = sum(len(b) for b in parts)
+    if size > limit:
+        return parts, False
+    for piece in rest:
+        parts.append(piece)
+        size += len(piece)
+        if size > limit:
+            return parts, False
+    return parts, True
+
+
+def _decode_stream(chunks: Iterable[bytes], enc: str) -> Iterator[bytes]:
+    """Bytes in a BOM encoding -> the same text as UTF-8, piece by piece (strict: a bad byte
+    raises UnicodeDecodeError where it is met)."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder(enc)("strict")
+    for piece in chunks:
+        text = decoder.decode(piece)
+        if text:
+            yield text.encode("utf-8")
+    tail = decoder.decode(b"", final=True)
+    if tail:
+        yield tail.encode("utf-8")
 
 
 def _read_whole(buffered: list[bytes], rest: Iterator[bytes]) -> bytes | None:
@@ -337,7 +385,8 @@ def make_article(fields: dict, raw: Any, prov: dict, limits: ParseLimits) -> Par
 
 
 def _id_of(fields: Any) -> str | None:
-    if isinstance(fields, dict) and isinstance(fields.get("id"), (str, int)):
+    if isinstance(fields, dict) and isinstance(fields.get("id"), (str, int)) \
+            and not isinstance(fields.get("id"), bool):
         # Escaped so that an id holding a lone surrogate can still be written.
         return str(fields["id"]).encode("utf-8", "backslashreplace").decode("utf-8")
     return None
@@ -370,10 +419,73 @@ def _parse_jsonl(lines: Iterable[bytes], prov: dict, limits: ParseLimits) -> Ite
         yield _dead_file(dict(prov, format="jsonl"), "empty_file", "only blank lines")
 
 
+# Records deeper than this are dead letters (`too_deep`). A record 500 levels deep (1 KB)
+# crashed the whole job with RecursionError while Beam pickled it; json.loads itself gives up
+# near 1,000. Real records nest a few levels (an `extra` object holding a list), so 100 is far
+# above any real input and far below what breaks the coders.
+MAX_NESTING_DEPTH = 100
+
+
+def nesting_depth(value: Any, limit: int = MAX_NESTING_DEPTH) -> int:
+    """How deep lists and dicts nest in `value` (a scalar is 0), counted without recursion;
+    the count stops at limit + 1.
+
+    >>> nesting_depth("x"), nesting_depth({"a": [1, {"b": []}]}), nesting_depth([[[[]]]], 2)
+    (0, 4, 3)
+    """
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            return deepest
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _strict_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON (RFC 8259 has no NaN or Infinity)")
+
+
+def _strict_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"number {text[:40]} is out of range for a 64-bit float")
+    return value
+
+
+# Strict JSON in, strict JSON out: NaN, Infinity and numbers that overflow to infinity (1e400)
+# would be written into `extra` or an id ("inf") that strict readers refuse.
+_DECODER = json.JSONDecoder(parse_constant=_strict_constant, parse_float=_strict_float)
+
+
+def loads_strict(text: str) -> Any:
+    """json.loads without NaN, Infinity or overflowing numbers.
+
+    >>> loads_strict('{"a": 1.5}')
+    {'a': 1.5}
+    >>> loads_strict('{"a": NaN}')
+    Traceback (most recent call last):
+    ...
+    ValueError: NaN is not JSON (RFC 8259 has no NaN or Infinity)
+    """
+    return _DECODER.decode(text)
+
+
 def _record_from_json_text(text: str, prov: dict, limits: ParseLimits) -> ParseResult:
     try:
-        value = json.loads(text)
-    except (ValueError, RecursionError) as exc:
+        value = loads_strict(text)
+    except RecursionError:
+        return ParseResult(dead=dead_letter(STAGE, "too_deep", "nesting too deep to parse",
+                                            text, prov))
+    except ValueError as exc:
         reason = "truncated_json" if _looks_truncated(text, exc) else "invalid_json"
         return ParseResult(dead=dead_letter(STAGE, reason, str(exc)[:300], text, prov))
     return _record_from_value(value, text, prov, limits)
@@ -384,6 +496,11 @@ def _record_from_value(value: Any, raw: Any, prov: dict, limits: ParseLimits) ->
         return ParseResult(dead=dead_letter(
             STAGE, "not_an_object", f"a JSON {type(value).__name__} is not an article record",
             raw, prov))
+    depth = nesting_depth(value)
+    if depth > MAX_NESTING_DEPTH:
+        return ParseResult(dead=dead_letter(
+            STAGE, "too_deep", f"nested more than {MAX_NESTING_DEPTH} levels deep", raw, prov,
+            _id_of(value)))
     return make_article(value, raw, prov, limits)
 
 
@@ -409,7 +526,7 @@ def _parse_json_whole(data: bytes, prov: dict, limits: ParseLimits) -> Iterator[
     if text.startswith("{"):
         yield _record_from_json_text(text, dict(prov, entry=1), limits)
         return
-    decoder = json.JSONDecoder()
+    decoder = _DECODER
     pos, entry = 1, 0  # after "["
     while True:
         pos = _skip_ws(text, pos)
@@ -428,7 +545,8 @@ def _parse_json_whole(data: bytes, prov: dict, limits: ParseLimits) -> Iterator[
         try:
             value, end = decoder.raw_decode(text, pos)
         except (ValueError, RecursionError) as exc:
-            reason = "truncated_json" if _looks_truncated(text, exc) else "invalid_json"
+            reason = ("too_deep" if isinstance(exc, RecursionError) else
+                      "truncated_json" if _looks_truncated(text, exc) else "invalid_json")
             yield _dead_file(dict(prov, entry=entry), reason,
                              f"array element {entry}: {str(exc)[:200]}", text[pos:])
             return

@@ -142,12 +142,16 @@ def new_article(fields: Mapping[str, Any], provenance: Mapping[str, Any]) -> dic
     title = collapse_spaces(title)
     if not title and not body:
         raise Reject("no_title_no_body", "the record has neither a title nor a body")
-    url = _as_text(fields.get("url"), "url").strip()
+    url, unsafe = safe_url(_as_text(fields.get("url"), "url"))
+    raw_id = fields.get("id")
+    if isinstance(raw_id, (bool, list, dict)):
+        raise Reject("bad_field_type", f"field 'id' must be a string or a number, got "
+                     f"{type(raw_id).__name__}")
     original_body = fields.get("original_body")
     if isinstance(original_body, list):
         original_body = join_paragraphs(str(p) for p in original_body)
     article = {
-        "id": normalise_id(fields.get("id")) or stable_id(url, title, body),
+        "id": normalise_id(raw_id) or stable_id(url, title, body),
         "url": url,
         "source": _as_text(fields.get("source"), "source").strip(),
         "published": _as_text(fields.get("published"), "published").strip(),
@@ -163,7 +167,7 @@ def new_article(fields: Mapping[str, Any], provenance: Mapping[str, Any]) -> dic
         "input_title": title,
         "input_body": body,
         "repairs": [],
-        "flags": [],
+        "flags": [unsafe] if unsafe else [],
         "related": [],
         "credit": [],
         "mt_origin": {"likely": False, "signals": []},
@@ -176,6 +180,26 @@ def new_article(fields: Mapping[str, Any], provenance: Mapping[str, Any]) -> dic
         "status": "",
     }
     return article
+
+
+# Schemes that run code or carry a document when a reader follows the link. Article URLs are
+# http(s) in practice; these are dropped (flag `unsafe_url_dropped`), anything else is kept.
+UNSAFE_URL_SCHEMES = ("javascript", "vbscript", "data", "file")
+# What browsers ignore inside a scheme ("java\tscript:", leading controls and spaces).
+_URL_IGNORED = re.compile(r"[\x00-\x20\x7f]+")
+
+
+def safe_url(url: str) -> tuple[str, str]:
+    """(url, "") or ("", "unsafe_url_dropped") when its scheme runs code in a browser.
+
+    >>> safe_url(" https://x.test/a "), safe_url(" JaVa\tScript:alert(1)")
+    (('https://x.test/a', ''), ('', 'unsafe_url_dropped'))
+    """
+    url = url.strip()
+    scheme = _URL_IGNORED.sub("", url).split(":", 1)[0].lower() if ":" in url else ""
+    if scheme in UNSAFE_URL_SCHEMES:
+        return "", "unsafe_url_dropped"
+    return url, ""
 
 
 def _as_text(value: Any, name: str) -> str:
