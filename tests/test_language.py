@@ -153,3 +153,44 @@ def test_english_quote_paragraph_is_not_the_articles_language():
     to_translate = [i for i, p in enumerate(a["paragraph_langs"]) if p["lang"] == a["source_lang"]]
     assert a["source_lang"] == "fr" and to_translate == [0, 2]
     assert a["route"] == "no_model" and a["status"] == "no_model_for_fr"
+
+
+@pytest.mark.parametrize("text", [
+    # FLORES-style Arabic dialect sentences with Latin names: names are not a second language
+    "توجد شواطئ Tamaki Drive على ميناء Waitemata ، في ضواحي Mission Bay و St Heliers في وسط أوكلاند.",
+    "Ellsworth Land هي المنطقة الموجودة جنوب شبه الجزيرة ، بيحصرها بحر Bellingshausen.",
+])
+def test_latin_names_in_arabic_text_stay_arabic(detector, text):
+    assert detector.detect(text).lang == "ar"
+
+
+def test_a_lowercase_latin_sentence_in_arabic_is_still_mixed(detector):
+    r = detector.detect("قال الرئيس إن المحادثات ستستأنف قريبا the talks will resume soon")
+    assert r.lang == "mixed"
+
+
+@pytest.mark.parametrize("text,lang", [
+    ("بدي روح عالبيت هلق لأنو تعبانة كتير", "ar"),   # Levantine: Arabic-only letters, no fa/ur ones
+    ("کہ یہ ایک بڑا مسئلہ ہے", "ur"),                 # Urdu-only letters
+    ("Ђоковић", "sr"), ("її", "und"),                  # alphabet letters; two letters: no signal
+])
+def test_alphabet_letters_narrow_the_candidates(detector, text, lang):
+    assert detector.detect(text).lang == lang
+
+
+@settings(deadline=None)
+@given(st.text(alphabet="абвгдеёжзийклмнопрстуфхцчшщъыьэюяіїєґђјљњћџѓќѕ ", min_size=1,
+               max_size=40))
+def test_narrowing_never_empties_the_candidates(text):
+    from transforms.langid import BY_SCRIPT, narrow_by_letters
+    kept = narrow_by_letters(text, BY_SCRIPT["Cyrillic"])
+    assert kept and set(kept) <= set(BY_SCRIPT["Cyrillic"])
+
+
+def test_two_words_keep_a_weak_guess_one_word_does_not(detector):
+    # in isolation a weak two-word answer is a guess with its low confidence (the language
+    # stage decides it in context); one weak word stays "und"
+    two = detector.detect("safe description")
+    assert two.lang not in ("und", "mixed") and two.confidence < 1.0
+    one = detector.detect("Saludos")
+    assert one.lang == "und" or one.confidence >= detector.min_confidence
