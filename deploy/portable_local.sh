@@ -12,7 +12,10 @@ PYTHON="$(dirname "$(command -v newsnorm)")/python"
 JOB_SERVICE=$!
 trap 'kill "$JOB_SERVICE"' EXIT
 sleep 3  # the job service needs about a second to listen; a run before that waits and retries
+# --job_server_timeout bounds the whole wait for the job, not only connecting (a run longer than
+# it fails in the driver with DEADLINE_EXCEEDED). With EXTERNAL workers instead of LOOPBACK,
+# see tests/test_cluster.py (python -m apache_beam.runners.worker.worker_pool_main).
 newsnorm run --input "$INPUT" --output "$OUTPUT" --force \
   --runner=PortableRunner --job_endpoint="localhost:$PORT" --environment_type=LOOPBACK \
-  --job_server_timeout=60
+  --job_server_timeout="${JOB_TIMEOUT_S:-3600}"
 newsnorm verify "$OUTPUT"

@@ -8,10 +8,14 @@ set -euo pipefail
 : "${SPARK_MASTER:?set SPARK_MASTER (spark://host:7077)}" "${IMAGE:?set IMAGE}"
 INPUT="${1:?usage: spark.sh INPUT OUTPUT}"
 OUTPUT="${2:?usage: spark.sh INPUT OUTPUT}"
+# Beam's portable runner bounds its whole wait for the job by --job_server_timeout (default 300 s),
+# not only the connection: a longer job "fails" in the driver (DEADLINE_EXCEEDED, nothing
+# published) while it goes on running in the cluster. Set it above the longest drop's run time.
+JOB_TIMEOUT_S="${JOB_TIMEOUT_S:-21600}"
 
 newsnorm run --input "$INPUT" --output "$OUTPUT" \
   --runner=SparkRunner --spark_master_url="$SPARK_MASTER" --spark_version=3 \
-  --environment_type=DOCKER --environment_config="$IMAGE"
+  --environment_type=DOCKER --environment_config="$IMAGE" --job_server_timeout="$JOB_TIMEOUT_S"
 
 # Without a job server: build an uber jar and submit it through Spark's REST API instead:
 #   newsnorm run --input "$INPUT" --output "$OUTPUT" --runner=SparkRunner \

@@ -119,6 +119,18 @@ def build_parser(prog: str = "newsnorm run") -> argparse.ArgumentParser:
     return add_job_arguments(parser)
 
 
+# Paths that workers open themselves (the input files are listed by the driver, absolute). A
+# relative one would be resolved against each worker's working directory (an SDK worker
+# pool's, a task manager's), not the driver's: made absolute here (tests/test_cluster.py). On a
+# cluster they must name a path every worker sees: gs://... for the output, the image's /models.
+WORKER_PATHS = ("output", "models_dir", "name_gazetteer")
+
+
 def config_from_args(args: argparse.Namespace) -> JobConfig:
     names = {f.name for f in dataclasses.fields(JobConfig)}
-    return JobConfig(**{k: v for k, v in vars(args).items() if k in names})
+    values = {k: v for k, v in vars(args).items() if k in names}
+    for key in WORKER_PATHS:
+        path = values.get(key)
+        if path and "://" not in path:
+            values[key] = os.path.abspath(path)
+    return JobConfig(**values)

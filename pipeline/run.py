@@ -283,6 +283,20 @@ def execute(config, files, drop: str, beam_args: list[str], default_runner: str)
         with beam.Pipeline(options=options) as p:
             graph.build(p, files, drop, staging, config, num_shards, spill)
         result = p.result
+    except Exception as exc:  # noqa: BLE001 - told in one line; the traceback follows if new
+        untouched = f"nothing was published ({config.output} keeps what it had)"
+        if _deadline_exceeded(exc):
+            # Beam's portable runner bounds its whole wait for the job (not only connecting) by
+            # --job_server_timeout; a job that is slow, or hangs on a dead worker (the Python
+            # job service neither retries nor fails it), ends here (tests/test_cluster.py).
+            print(f"newsnorm: error: no end of job reported by the job service within "
+                  f"--job_server_timeout ({_option(beam_args, 'job_server_timeout', '300')} s)"
+                  f"; a worker may have died, or the job needs a longer bound; {untouched}",
+                  file=sys.stderr)
+            return 1
+        print(f"newsnorm: error: the job failed on {runner}: {type(exc).__name__}; {untouched}",
+              file=sys.stderr)
+        raise
     finally:
         if spill:
             shutil.rmtree(spill, ignore_errors=True)
@@ -310,6 +324,29 @@ def execute(config, files, drop: str, beam_args: list[str], default_runner: str)
               "see manifest.json", file=sys.stderr)
         return 1
     return 0
+
+
+def _deadline_exceeded(exc: BaseException) -> bool:
+    """A gRPC DEADLINE_EXCEEDED (the portable runner's job streams), without importing grpc."""
+    code = getattr(exc, "code", None)
+    try:
+        return callable(code) and getattr(code(), "name", "") == "DEADLINE_EXCEEDED"
+    except Exception:  # noqa: BLE001 - not a gRPC error after all
+        return False
+
+
+def _option(beam_args: Sequence[str], name: str, default: str) -> str:
+    """The value of a Beam flag as given (`--name=v` or `--name v`), else `default`.
+
+    >>> _option(["--runner=X", "--job_server_timeout", "60"], "job_server_timeout", "300")
+    '60'
+    """
+    for i, arg in enumerate(beam_args):
+        if arg.startswith(f"--{name}="):
+            return arg.split("=", 1)[1]
+        if arg == f"--{name}" and i + 1 < len(beam_args):
+            return beam_args[i + 1]
+    return default
 
 
 def _write_report(out: str, results: list[dict], stages: dict, run_info: dict) -> list[dict]:

@@ -1,0 +1,244 @@
+"""The cluster path on this machine (issue 20), slow tier.
+
+Portable: Beam's Python job service and an external worker pool, each in its own process (the
+way Flink and Spark task managers run Python SDK workers: `--environment_type=EXTERNAL`), with
+the driver in a third. The worker pool runs in another working directory with another HOME and
+no NEWSNORM_MODELS, so a worker that reached for the driver's relative paths or the default
+models directory would translate nothing and the byte comparison would fail. `--shuffle beam`:
+no spill files on the driver's disk.
+
+Loopback only: every address we dial is localhost and every port is a free one picked here.
+(Beam's own servers bind `[::]`; the worker pool's gRPC server and the runner's control/data
+servers do so in every mode, not only here.)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLE_DROP, REPO, newsnorm_cmd, run_cli
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_listening(port: int, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited ({proc.returncode}): {log.read_text()[-2000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"nothing listening on 127.0.0.1:{port} after {timeout} s")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """The process and everything it started (its session), TERM then KILL."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+    try:  # SDK workers left by the pool (it does not reap them) are in the same session
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+@contextmanager
+def portable_services(root: Path):
+    """(job endpoint, worker pool endpoint, worker pool process): a job service and a worker
+    pool in their own sessions, stopped (with their SDK workers) on exit."""
+    job_port, pool_port = free_port(), free_port()
+    while pool_port == job_port:
+        pool_port = free_port()
+    pool_cwd, pool_home = root / "pool-cwd", root / "pool-home"
+    pool_cwd.mkdir()
+    pool_home.mkdir()
+    # The pool starts workers as plain `python` (Beam's SDK container contract): this venv's.
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("NEWSNORM_MODELS", "XDG_DATA_HOME", "PYTHONPATH")}
+    pool_env = dict(env, HOME=str(pool_home),
+                    PATH=os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", ""))
+    procs = []
+    try:
+        job_log, pool_log = root / "job-service.log", root / "worker-pool.log"
+        job = subprocess.Popen(
+            [sys.executable, "-m", "apache_beam.runners.portability.local_job_service_main",
+             "--port", str(job_port)], cwd=root, env=env, start_new_session=True,
+            stdout=job_log.open("wb"), stderr=subprocess.STDOUT)
+        procs.append(job)
+        pool = subprocess.Popen(
+            [sys.executable, "-m", "apache_beam.runners.worker.worker_pool_main",
+             f"--service_port={pool_port}"], cwd=pool_cwd, env=pool_env,
+            start_new_session=True, stdout=pool_log.open("wb"), stderr=subprocess.STDOUT)
+        procs.append(pool)
+        wait_listening(job_port, job, job_log)
+        wait_listening(pool_port, pool, pool_log)
+        yield f"localhost:{job_port}", f"localhost:{pool_port}", pool
+    finally:
+        for proc in reversed(procs):
+            _stop(proc)
+
+
+def portable_args(job: str, pool: str, timeout_s: int) -> list[str]:
+    return ["--shuffle", "beam", "--runner=PortableRunner", f"--job_endpoint={job}",
+            "--environment_type=EXTERNAL", f"--environment_config={pool}",
+            f"--job_server_timeout={timeout_s}"]
+
+
+def output_hashes(out: Path) -> dict[str, str]:
+    """sha256 of every article and dead-letter file (what must be byte-identical)."""
+    return {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(out.rglob("*"))
+            if p.is_file() and p.relative_to(out).parts[0] in ("articles", "dead_letter")}
+
+
+def newsnorm(cwd: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run(newsnorm_cmd() + list(args), cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def check_complete(out: Path, drop: Path) -> dict:
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["counts"]["reconciled"], manifest["counts"]
+    check = run_cli("verify", str(out), "--input", str(drop))
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert not (out / "_staging").exists()
+    return manifest
+
+
+@pytest.fixture
+def relative_models(tmp_path, tiny_models_dir) -> str:
+    """The tiny model under `tmp_path/models`, named relative to tmp_path (the driver's cwd)."""
+    os.symlink(tiny_models_dir, tmp_path / "models")
+    return "models"
+
+
+@pytest.mark.timeout(600)
+def test_portable_external_workers_write_the_same_files(tmp_path, relative_models, capsys):
+    ref = newsnorm(tmp_path, "run", "--input", str(EXAMPLE_DROP), "--output", "ref",
+                   "--models_dir", relative_models)
+    assert ref.returncode == 0, ref.stderr
+    with portable_services(tmp_path) as (job, pool, _):
+        started = time.monotonic()
+        run = newsnorm(tmp_path, "run", "--input", str(EXAMPLE_DROP), "--output", "portable",
+                       "--models_dir", relative_models, *portable_args(job, pool, 300))
+        wall = time.monotonic() - started
+    assert run.returncode == 0, run.stderr[-4000:]
+    assert "shuffle: in Beam" in run.stderr
+    ref_files, got = output_hashes(tmp_path / "ref"), output_hashes(tmp_path / "portable")
+    assert got == ref_files and any(k.startswith("articles/") for k in got)
+    manifest = check_complete(tmp_path / "portable", EXAMPLE_DROP)
+    assert manifest["run"]["runner"] == "PortableRunner"
+    # The workers found the models: articles were translated, none left for want of a model.
+    by_status = manifest["counts"]["by_status"]
+    assert by_status.get("translated", 0) >= 1, by_status
+    assert not any(k.startswith("no_model_for_") for k in by_status), by_status
+    with capsys.disabled():
+        print(f"\n[portable/EXTERNAL] example drop: driver wall {wall:.1f} s "
+              f"(job service + worker pool already listening)")
+
+
+# 800 short English articles: ~10 s through the portable runner on this 2-core machine, long
+# enough to kill the SDK worker mid-job, short enough for the slow tier.
+KILL_ARTICLES = 800
+
+
+def _english_drop(root: Path) -> Path:
+    drop = root / "kill-drop"
+    drop.mkdir()
+    lines = [{"id": f"k{i:05d}", "title": f"Council votes on item {i}", "lang": "en",
+              "body": "The council met on Tuesday. " * (3 + i % 9) + "\n\nA second paragraph."}
+             for i in range(KILL_ARTICLES)]
+    (drop / "a.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+    return drop
+
+
+def _live_workers(pool: subprocess.Popen) -> list[int]:
+    """SDK worker processes the pool started that are still running (finished ones stay as
+    zombies: the pool does not reap them)."""
+    out = subprocess.run(["ps", "-o", "pid=,stat=", "--ppid", str(pool.pid)],
+                         capture_output=True, text=True).stdout
+    return [int(pid) for pid, stat in (line.split()[:2] for line in out.splitlines())
+            if not stat.startswith("Z")]
+
+
+@pytest.mark.timeout(900)
+def test_portable_worker_killed_mid_job_fails_loudly_and_rerun_is_identical(tmp_path, capsys):
+    drop = _english_drop(tmp_path)
+    out = tmp_path / "out"
+    with portable_services(tmp_path) as (job, pool_addr, pool):
+        started = time.monotonic()
+        first = newsnorm(tmp_path, "run", "--input", str(drop), "--output", str(out),
+                         "--models_dir", str(tmp_path / "no-models"),
+                         *portable_args(job, pool_addr, 300))
+        full = time.monotonic() - started
+        assert first.returncode == 0, first.stderr[-4000:]
+        check_complete(out, drop)
+        reference = output_hashes(out)
+        manifest_before = (out / "manifest.json").read_bytes()
+
+        # The same flags again (--force), and SIGKILL the SDK worker halfway through the job.
+        # The job service notices nothing (it neither retries nor fails the job), so the
+        # driver's wait is bounded by --job_server_timeout: a few times a full run here.
+        bound = int(max(45, 4 * full))
+        flags = ["run", "--input", str(drop), "--output", str(out), "--models_dir",
+                 str(tmp_path / "no-models"), *portable_args(job, pool_addr, bound)]
+        proc = subprocess.Popen(newsnorm_cmd() + flags + ["--force"], cwd=tmp_path,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        killed_at = None
+        deadline = time.monotonic() + full * 3 + 30
+        t0 = time.monotonic()
+        while time.monotonic() < deadline and proc.poll() is None:
+            workers = _live_workers(pool)
+            if workers and time.monotonic() - t0 >= 0.5 * full:
+                os.kill(workers[0], signal.SIGKILL)
+                killed_at = time.monotonic() - t0
+                break
+            time.sleep(0.1)
+        assert killed_at is not None, "the run ended before a worker could be killed"
+        _, stderr = proc.communicate(timeout=bound + 120)
+        failed_after = time.monotonic() - t0
+        assert proc.returncode != 0  # loud: never a success exit with a dead worker
+        assert "nothing was published" in stderr, stderr[-3000:]
+        # Two ways seen: the runner's data channel breaks mid-bundle ("Channel closed
+        # prematurely", the job fails at once), or the worker dies between bundles and the job
+        # waits for it until the driver's --job_server_timeout.
+        how = ("job_server_timeout" if "--job_server_timeout" in stderr else
+               "job failed: " + (stderr.strip().splitlines() or ["?"])[-1][:120])
+        # Nothing published half: the previous complete output is untouched and still verifies.
+        assert (out / "manifest.json").read_bytes() == manifest_before
+        assert output_hashes(out) == reference
+        assert run_cli("verify", str(out), "--input", str(drop)).returncode == 0
+
+        # A rerun with the same flags (same servers, a fresh worker) gives the same files.
+        rerun = newsnorm(tmp_path, *flags, "--force", timeout=bound + 120)
+        assert rerun.returncode == 0, rerun.stderr[-4000:]
+        assert output_hashes(out) == reference
+        check_complete(out, drop)
+    with capsys.disabled():
+        print(f"\n[portable/EXTERNAL kill] full run {full:.1f} s; worker killed at "
+              f"{killed_at:.1f} s; driver failed after {failed_after:.1f} s "
+              f"(--job_server_timeout={bound}; {how}); rerun identical")
