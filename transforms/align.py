@@ -44,6 +44,9 @@ def _english_forms(value: Decimal, kind: str = "int") -> list[str]:
     return forms
 
 
+_SPACES = re.compile("[\u00A0\u202F\u2009]")
+
+
 def _fit(d: Damage, s: SourceNumber) -> str | None:
     """The English text for `d` if source number `s` can be the lost value, else None."""
     if s.used:
@@ -56,7 +59,19 @@ def _fit(d: Damage, s: SourceNumber) -> str | None:
             if value.as_tuple().exponent > 0:
                 value = value.quantize(Decimal(1))
         if d.pattern is not None:
-            for form in _english_forms(value, s.mention.kind):
+            forms = _english_forms(value, s.mention.kind)
+            if value == s.mention.value and s.mention.kind in ("int", "code"):
+                # The source's own digit groups ("199 456", "0808 200 247"): a hole between
+                # space-separated survivors is filled with the group the source has there.
+                forms.append(_SPACES.sub(" ", ascii_digits(s.mention.text)))
+                if s.mention.kind == "code":  # the English separators, the source's groups
+                    seps = re.findall(r"[^\d\[\]?<>a-z_]+", re.sub(r"<[^>]*>|__\w+__|\{\{.*?\}\}",
+                                                                   "0", d.text))
+                    groups = re.findall(r"\d+", ascii_digits(s.mention.text))
+                    if len(seps) == len(groups) - 1:
+                        forms.insert(0, "".join(g + (seps[i] if i < len(seps) else "")
+                                             for i, g in enumerate(groups)))
+            for form in forms:
                 if d.pattern.fullmatch(form):
                     return form + ("%" if d.text.endswith("%") else "")
             continue
@@ -72,6 +87,11 @@ def _fit(d: Damage, s: SourceNumber) -> str | None:
 _CAT_OVERLAP = {frozenset({"person", "dead"}), frozenset({"person", "injured"})}
 
 
+# Units of measure: the English slot and the source number must name the same one.
+MEASURES = frozenset({"km", "mile", "metre", "yard", "degree"})
+MONEY = frozenset({"dollar", "euro"})
+
+
 def _compatible(d: Damage, d_cat: str | None, s: SourceNumber) -> bool:
     """Same thing counted, a percentage only for a percentage, a year only in a year slot."""
     if d.percent != s.percent:
@@ -80,6 +100,15 @@ def _compatible(d: Damage, d_cat: str | None, s: SourceNumber) -> bool:
     if d.slot == "year" and not (s.mention.kind == "year"):
         return False
     if d.slot == "day" and not (v == v.to_integral_value() and 1 <= v <= 31):
+        return False
+    if s.mention.kind == "code" or d.text.count(" ") >= 2:
+        # A phone number or code fills only a slot of the same digit groups (the pattern).
+        return s.mention.kind == "code" and d.pattern is not None
+    if s.mention.kind == "year" and d_cat in MEASURES | MONEY:
+        return False  # "stopped <> miles": a year is no distance or amount
+    if s.category in MEASURES and d_cat in MEASURES and s.category != d_cat:
+        # A distance in km is no evidence for a slot in miles: the English value is a
+        # conversion that the source does not hold. Ambiguous -> flag.
         return False
     return (d_cat is None or s.category is None or d_cat == s.category
             or frozenset({d_cat, s.category}) in _CAT_OVERLAP)
@@ -166,8 +195,7 @@ def align(text: str, damages: Sequence[Damage], sources: list[SourceNumber]) -> 
     the same value; failing that, when exactly one maximal matching keeps the order of both
     sentences and the relative places of its pairs (POS_TOLERANCE).
     """
-    intact = [m for m in find_numbers(text, "en")
-              if not any(d.start < m.end and m.start < d.end for d in damages)]
+    intact = _intact(text, damages)
     _account_intact(intact, sources)
     numeric = [d for d in damages if d.kind != "markup_tag"]
     free = [s for s in sources if not s.used]
@@ -231,6 +259,18 @@ def align(text: str, damages: Sequence[Damage], sources: list[SourceNumber]) -> 
     return out
 
 
+_BARE_SCALES = {"thousand", "million", "billion", "trillion"}
+
+
+def _intact(text: str, damages: Sequence[Damage]) -> list[NumberMention]:
+    """English numbers outside the damaged tokens; a scale word right after a damage
+    ("<> billion") is that damage's scale, not a number of its own."""
+    return [m for m in find_numbers(text, "en")
+            if not any(d.start < m.end and m.start < d.end for d in damages)
+            and not (m.text.lower() in _BARE_SCALES
+                     and any(0 <= m.start - d.end <= 1 for d in damages))]
+
+
 def _pin_ranges(text: str, numeric: Sequence[Damage], free: Sequence[SourceNumber],
                 reps: list[dict[int, str]]) -> None:
     """Two damaged numbers of one range ("<>-<>", "from <> to <>") take the two numbers of
@@ -273,8 +313,7 @@ def _has_groups(m: NumberMention) -> bool:
 def dropped_groups(text: str, damages: Sequence[Damage], sources: list[SourceNumber]
                    ) -> list[Decision]:
     """English "30" where the only unexplained source number is 30,000: the group was dropped."""
-    intact = [m for m in find_numbers(text, "en")
-              if not any(d.start < m.end and m.start < d.end for d in damages)]
+    intact = _intact(text, damages)
     out = []
     for e in intact:
         if e.kind not in ("int",) or any(e.value == s.mention.value and _same_kind(e, s.mention)

@@ -25,13 +25,21 @@ FLAG_TOKEN = "unrecovered_token"
 
 _HOLE = r"(?:<\s*>|&lt;\s*&gt;)"
 _PIECE = r"(?:\d+|" + _HOLE + r")"
-_PLACEHOLDER = re.compile(r"(?<![\d.,])" + _PIECE + r"(?:[.,]" + _PIECE + r")*%?(?!\d)")
-_NUM_TAG = re.compile(r"__[A-Z]+_?\d+__|\{\{B-PLACEHOLDER-\d+-PLACEHOLDER-E\}\}")
+# Pieces join with "," or "."; a single space joins them too when one side is a hole ("<> 456",
+# "0808 <> 247"): the digits that survived next to a hole are part of the number that was lost.
+_PLACEHOLDER = re.compile(r"(?<![\d.,])(?<!\d )" + _PIECE + r"(?:(?:[.,]|[ \u00A0](?=" + _HOLE +
+                          r")|(?<=>)[ \u00A0](?=\d))" + _PIECE + r")*%?(?!\d)(?! \d)")
+# Placeholders MT systems leak: "__NUM_1__", "{{B-PLACEHOLDER-1-PLACEHOLDER-E}}", "{{PH}}",
+# "{{NUM2}}", "｟NUM_1｠".
+_NUM_TAG = re.compile(r"__[A-Z]+_?\d*__|\{\{B-PLACEHOLDER-\d+-PLACEHOLDER-E\}\}"
+                      r"|\{\{\s*[A-Z][A-Z_]*-?\d*\s*\}\}|\uFF5F[A-Z_]*\d*\uFF60")
 _UNK = re.compile(r"<unk>|\u2047|<0x[0-9A-Fa-f]{2}>")
 _ORPHAN = re.compile(r"(?<![\w.,])[,.]\d{3}(?:,\d{3})*(?![\d])")
 _MARKUP = re.compile(r"</?(?:b|i|u|p|em|strong|span|div|a|br|font|sup|sub|mark|s)\b[^<>]*>",
                      re.I)
-_SCALE_AFTER = re.compile(r"^[ \u00A0]+(thousand|million|billion|trillion)s?\b", re.I)
+# "<> million", "<>-million-euro", "$<>m", "$<>bn": the lost value is counted in that scale.
+_SCALE_AFTER = re.compile(r"^(?:[ \u00A0-]+(thousand|million|billion|trillion)s?\b"
+                          r"|(m|mn|bn)\b)", re.I)
 _PERCENT_AFTER = re.compile(r"^(?:%|[ \u00A0]?(?:percent|per cent|percentage points?)\b)", re.I)
 _MONTHS = ("January|February|March|April|May|June|July|August|September|October|November|"
            "December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec")
@@ -41,7 +49,8 @@ _MONTH_BEFORE = re.compile(r"(?:\b\d{1,2}(?:st|nd|rd|th)?(?: of)?[ \u00A0]+(?:" 
                            r")\.?,?|\b(?:" + _MONTHS + r")\.?[ \u00A0]+\d{1,2}(?:st|nd|rd|th)?,)"
                            r"[ \u00A0]+$")
 _MONTH_AFTER = re.compile(r"^(?:st|nd|rd|th)?(?:[ \u00A0]+of)?[ \u00A0]+(?:" + _MONTHS + r")\b")
-_SCALES = {"thousand": 1000, "million": 10**6, "billion": 10**9, "trillion": 10**12}
+_SCALES = {"thousand": 1000, "million": 10**6, "billion": 10**9, "trillion": 10**12,
+           "m": 10**6, "mn": 10**6, "bn": 10**9}
 
 
 @dataclass
@@ -58,7 +67,7 @@ class Damage:
     slot: str | None = None  # "year" after a month name, "day" before one
 
 
-def _hole_pattern(token: str) -> re.Pattern:
+def _hole_pattern(token: str, scaled: bool = False) -> re.Pattern:
     """Regex the English form of the lost value must match; holes become digit runs.
 
     >>> bool(_hole_pattern("30,<>").fullmatch("30,500")), bool(_hole_pattern("30,<>").fullmatch("3,500"))
@@ -67,20 +76,50 @@ def _hole_pattern(token: str) -> re.Pattern:
     (True, True)
     """
     token = token.rstrip("%")
-    pieces = re.split(r"([.,])", token)
+    pieces = re.split(r"([.,\u00A0 ])", token)
     out = []
     for i, piece in enumerate(pieces):
-        if piece in (".", ","):
+        if piece in (" ", "\u00A0"):
+            out.append(r"[ \u00A0]")
+        elif piece in (".", ","):
             out.append(re.escape(piece))
+        elif re.fullmatch(_HOLE, piece) and len(pieces) == 1 and scaled:
+            out.append(r"\d+(?:\.\d+)?")  # "<> million": 2.5 million is one lost number
         elif re.fullmatch(_HOLE, piece):
-            after_comma = i > 0 and pieces[i - 1] == ","
-            before_comma = i + 1 < len(pieces) and pieces[i + 1] == ","
+            after_comma = i > 0 and pieces[i - 1] in ", \u00A0"
+            before_comma = i + 1 < len(pieces) and pieces[i + 1] in ", \u00A0"
             after_dot = i > 0 and pieces[i - 1] == "."
             out.append(r"\d{3}" if after_comma else r"\d{1,3}" if before_comma
                        else r"\d+" if after_dot else r"\d+")
         else:
             out.append(re.escape(piece))
     return re.compile("".join(out))
+
+
+_GROUPS_BEFORE = re.compile(r"(?<![\d.,])(?:\d{1,4}[ .\u00A0])+$")
+_GROUPS_AFTER = re.compile(r"^(?:[ .\u00A0]\d{1,4}(?![\d,]))+")
+
+
+def _absorb_digit_groups(text: str, d: Damage) -> None:
+    """A tag inside a run of digit groups ("08 11 00 <unk> 95") lost one group of a phone
+    number or code: the whole run is the damaged token, and only a source with the same
+    groups fits it.
+
+    >>> d = Damage(14, 19, "<unk>", "unk_token"); _absorb_digit_groups("call 08 11 00 <unk> 95 now", d)
+    >>> d.text, bool(d.pattern.fullmatch("08 11 00 06 95"))
+    ('08 11 00 <unk> 95', True)
+    """
+    before = _GROUPS_BEFORE.search(text[max(0, d.start - 40):d.start])
+    after = _GROUPS_AFTER.match(text[d.end:d.end + 40])
+    groups = (len(re.findall(r"\d+", before.group())) if before else 0) + (
+        len(re.findall(r"\d+", after.group())) if after else 0)
+    if groups < 2 or not before or not after:
+        return
+    start, end = d.start - len(before.group()), d.end + len(after.group())
+    pieces = re.findall(r"\d+", before.group()) + [None] + re.findall(r"\d+", after.group())
+    sep = "[ .\u00a0]"
+    d.pattern = re.compile(sep.join(r"\d{1,4}" if p is None else p for p in pieces))
+    d.start, d.end, d.text = start, end, text[start:end]
 
 
 def find_damage(text: str) -> list[Damage]:
@@ -92,6 +131,12 @@ def find_damage(text: str) -> list[Damage]:
     [('__NUM_2__', 'leaked_tag'), ('<unk>', 'unk_token'), ('<b>', 'markup_tag'), ('</b>', 'markup_tag')]
     >>> find_damage("30,000 dead in 2023, 2.5% <- clean")
     []
+    >>> [d.text for d in find_damage("call <> 456 or 0808 <> 247, {{PH}}-billion")]
+    ['<> 456', '0808 <> 247', '{{PH}}']
+    >>> [(d.text, d.scale) for d in find_damage("a __NUM_1__-million-euro plan, $<>bn")]
+    [('__NUM_1__', 1000000), ('<>', 1000000000)]
+    >>> [d.text for d in find_damage("on November <> 100 people")]  # safe: fits only "X 100"
+    ['<> 100']
     """
     found: list[Damage] = []
     for m in _PLACEHOLDER.finditer(text):
@@ -110,6 +155,9 @@ def find_damage(text: str) -> list[Damage]:
                             pattern=re.compile(r"\d{1,3}" + re.escape(m.group()))))
     for m in _MARKUP.finditer(text):
         found.append(Damage(m.start(), m.end(), m.group(), "markup_tag"))
+    for d in found:
+        if d.kind in ("leaked_tag", "unk_token"):
+            _absorb_digit_groups(text, d)
     found.sort(key=lambda d: (d.start, -d.end))
     out: list[Damage] = []
     for d in found:
@@ -118,7 +166,9 @@ def find_damage(text: str) -> list[Damage]:
         after = text[d.end:]
         scale = _SCALE_AFTER.match(after)
         if scale:
-            d.scale = _SCALES[scale.group(1).lower()]
+            d.scale = _SCALES[(scale.group(1) or scale.group(2)).lower()]
+            if d.kind == "angle_placeholder":
+                d.pattern = _hole_pattern(d.text, scaled=True)
         if _PERCENT_AFTER.match(after):
             d.percent = True
         if _MONTH_BEFORE.search(text[max(0, d.start - 40):d.start]):

@@ -40,7 +40,7 @@ class NumberMention:
     end: int
     text: str
     value: Decimal
-    kind: str  # "int", "decimal", "percent", "ordinal", "year", "word"
+    kind: str  # "int", "decimal", "percent", "ordinal", "year", "word", "code" (phone, id)
     alternatives: tuple[Decimal, ...] = ()
 
     @property
@@ -376,8 +376,14 @@ def find_numbers(text: str, lang: str = "") -> list[NumberMention]:
     """
     norm = ascii_digits(text)
     lang = lang if lang in _GROUP_SEPS else ""
-    mentions: list[NumberMention] = []
+    mentions: list[NumberMention] = [
+        NumberMention(m.start(), m.end(), text[m.start():m.end()],
+                      Decimal(re.sub(r"\D", "", m.group())), "code")
+        for m in _CODE.finditer(norm)]
+    codes = [(x.start, x.end) for x in mentions]
     for m in _digit_pattern(lang).finditer(norm):
+        if any(s < m.end() and m.start() < e for s, e in codes):
+            continue
         num = m.group("num")
         try:
             value, alts = _read_digits(num, m.group("g"), lang)
@@ -414,9 +420,154 @@ def find_numbers(text: str, lang: str = "") -> list[NumberMention]:
             end = m.end("ord")
         mentions.append(NumberMention(m.start(), end, text[m.start():end], value, kind, alts))
     taken = [(x.start, x.end) for x in mentions]
+    mentions.extend(_find_ar_ordinals(text, taken))
+    taken = [(x.start, x.end) for x in mentions]
     mentions.extend(_find_words(text, taken))
     mentions.sort(key=lambda x: x.start)
-    return mentions
+    return _range_scales(text, [_with_half(text, m) for m in mentions])
+
+
+_RANGE_JOIN = re.compile(r"^[ \u00A0]*(?:[-\u2013\u2014/]|à|a|et|ou|to|and|or|إلى|الى|و|أو)"
+                         r"[ \u00A0]*$")
+
+
+def _range_scales(text: str, mentions: list[NumberMention]) -> list[NumberMention]:
+    """"10 à 11 milliards", "1 et 0,5 milliard": the first number may share the second's scale,
+    so the scaled reading becomes one of its possible values (alignment then needs more
+    evidence to pick one, and ambiguity is flagged rather than guessed).
+
+    >>> [sorted(map(int, m.values)) for m in find_numbers("entre 10 à 11 milliards", "fr")]
+    [[10, 10000000000], [11000000000]]
+    """
+    out = list(mentions)
+    for i in range(len(out) - 1):
+        a, b = out[i], out[i + 1]
+        factor = _last_scale(b.text)
+        if factor > 1 and a.kind in ("int", "decimal") and _RANGE_JOIN.match(text[a.end:b.start]):
+            out[i] = NumberMention(a.start, a.end, a.text, a.value, a.kind,
+                                   a.alternatives + (a.value * factor,))
+    return out
+
+
+# Phone numbers and codes: a leading 0 or "+" and three or more digit groups ("0808 200 247",
+# "+33 1 42 68 53 00"). Their digits are an identifier, never grouped or read as thousands.
+_CODE = re.compile(r"(?<![\d.,])(?<!\d[ \u00A0\u202F\u2009])(?:\+\d{1,3}[ .\u00A0-]?\d{1,4}|0\d{1,4})"
+                   r"(?:[ .\u00A0-]\d{2,4}){2,}(?![\d])")
+
+# "3 millions et demi", "مليونان ونصف", "two and a half million" is read by the scale before it:
+# a half of the last scale word (or of one, without a scale).
+_HALF_AFTER = re.compile(r"^(?:[ \u00A0]+et[ \u00A0]+demie?|[ \u00A0]*و[ \u00A0]?نصف"
+                         r"|[ \u00A0]+and[ \u00A0]+a[ \u00A0]+half)(?![^\W\d_])", re.I)
+_DUALS = {_ar_key(w): v for w, v in (("ألفان", 1000), ("ألفين", 1000), ("مليونان", 10**6),
+                                     ("مليونين", 10**6), ("ملياران", 10**9), ("مليارين", 10**9))}
+
+
+def _last_scale(mention_text: str) -> int:
+    words = _WORD.findall(mention_text)
+    if not words:
+        return 1
+    w = words[-1]
+    return (_SCALES_EN.get(w.lower()) or _SCALES_FR.get(w.lower()) or _SCALES_AR.get(_ar_key(w))
+            or _DUALS.get(_ar_key(w)) or _SCALES_ABBR.get(w) or 1)
+
+
+def _with_half(text: str, m: NumberMention) -> NumberMention:
+    """A mention followed by "et demi" / "ونصف" / "and a half" includes it.
+
+    >>> [(x.text, str(x.value)) for x in find_numbers("3 millions et demi d'euros", "fr")]
+    [('3 millions et demi', '3500000')]
+    >>> [(x.text, str(x.value)) for x in find_numbers("مليونان ونصف دولار", "ar")]
+    [('مليونان ونصف', '2500000')]
+    >>> [(x.text, str(x.value)) for x in find_numbers("un million et demi de personnes", "fr")]
+    [('un million et demi', '1500000')]
+    """
+    half = _HALF_AFTER.match(text[m.end:m.end + 20])
+    if not half or m.kind in ("code", "percent", "ordinal", "year"):
+        return m
+    factor = Decimal(_last_scale(m.text))
+    value = (m.value + factor / 2)
+    value = value.quantize(Decimal(1)) if value == value.to_integral_value() else value
+    end = m.end + half.end()
+    return NumberMention(m.start, end, text[m.start:end], value, "word",
+                         tuple(a + factor / 2 for a in m.alternatives))
+
+
+# Arabic ordinals, with the article and either gender: "الخامس"/"الخامسة" (5th); teens with
+# "عشر"/"عشرة" ("الخامسة عشرة" 15th) and tens joined by و ("السابع والعشرين" 27th).
+_AR_ORDINALS = {_ar_key(k): v for k, v in (
+    ("الأول", 1), ("الحادي", 1), ("الثاني", 2), ("الثالث", 3), ("الرابع", 4), ("الخامس", 5),
+    ("السادس", 6), ("السابع", 7), ("الثامن", 8), ("التاسع", 9), ("العاشر", 10))}
+
+
+def _ar_ordinal(word: str) -> int | None:
+    key = _ar_key(word)
+    return _AR_ORDINALS.get(key) or _AR_ORDINALS.get(key[:-1] if key.endswith("ه") else "")
+
+
+def _find_ar_ordinals(text: str, taken: list[tuple[int, int]]) -> list[NumberMention]:
+    """Arabic ordinal words and their compounds.
+
+    >>> [(m.text, int(m.value)) for m in find_numbers("في الدقيقة الخامسة عشرة من الشوط", "ar")]
+    [('الخامسة عشرة', 15)]
+    >>> [(m.text, int(m.value)) for m in find_numbers("في السابع والعشرين من مارس", "ar")]
+    [('السابع والعشرين', 27)]
+    """
+    words = [w for w in _WORD.finditer(text)
+             if not any(s < w.end() and w.start() < e for s, e in taken)]
+    out = []
+    i = 0
+    while i < len(words):
+        unit = _ar_ordinal(words[i].group())
+        if unit is None:
+            i += 1
+            continue
+        start, end, value = words[i].start(), words[i].end(), unit
+        first_end = end
+        nxt = words[i + 1] if i + 1 < len(words) else None
+        if nxt is not None and text[end:nxt.start()].strip() == "":
+            key = _ar_key(nxt.group())
+            if unit < 10 and key in (_ar_key("عشر"), _ar_key("عشرة")):
+                value, end, i = unit + 10, nxt.end(), i + 1
+            elif key.startswith("و") and _AR_WORDS.get(key[1:].removeprefix("ال"), 0) in range(
+                    20, 100, 10) and unit < 10:
+                value, end, i = unit + _AR_WORDS[key[1:].removeprefix("ال")], nxt.end(), i + 1
+        # An ordinal alone ("الثاني" of "كانون الثاني", January; "عامه السابع", its seventh
+        # year) is mostly written as a word in English: only compounds are read as numbers.
+        if end != first_end:
+            out.append(NumberMention(start, end, text[start:end], Decimal(value), "ordinal"))
+        i += 1
+    return out
+
+
+_ORDINAL_FR = re.compile(r"^(?:premi[eè]re?|second[e]?|\w+i[eè]me)$", re.I)
+
+
+def is_partial(text: str, m: NumberMention) -> bool:
+    """True when a number word or ordinal touches the mention without being part of it: a
+    compound read in part ("dix" of "dix-septième", "عشرة" of an unread ordinal) is no evidence.
+
+    >>> t = "le soixante-dix-septième anniversaire"
+    >>> [is_partial(t, x) for x in find_numbers(t, "fr")]
+    [True]
+    >>> t = "30 000 morts et vingt-cinq blessés"
+    >>> [is_partial(t, x) for x in find_numbers(t, "fr")]
+    [False, False]
+    """
+    if m.kind == "code":
+        return False
+    before = re.search(r"([^\W\d_]+)[ \u00A0-]*(?:(?:et|and|و)[ \u00A0]*)?$", text[max(0, m.start - 30):m.start])
+    after = re.match(r"^[ \u00A0-]*(?:(?:et|and)[ \u00A0]+|و)?([^\W\d_]+)", text[m.end:m.end + 30])
+    for hit in (before, after):
+        if hit is None:
+            continue
+        w = hit.group(1)
+        if _ORDINAL_FR.match(w) or _ar_ordinal(w) is not None:
+            return True
+        if w.lower() not in ("et", "and", "un", "une", "one") and _word_value(w) is not None \
+                and not hit.group(0).startswith((" et ", " and ")):
+            if m.kind == "word" or _word_value(w)[0] < 1000:
+                return True
+    return bool(_HALF_AFTER.match(text[m.end:m.end + 20]))
 
 
 def format_value(value: Decimal, group: bool = True) -> str:
@@ -456,6 +607,8 @@ def to_english(mention: NumberMention) -> str:
     ['2.5 million', '3,000']
     """
     value = mention.value
+    if mention.kind == "code":
+        return re.sub("[\u00A0\u202F\u2009]", " ", ascii_digits(mention.text))
     if mention.kind == "percent":
         return format_value(value, group=value >= 10000) + "%"
     if mention.kind == "ordinal":
