@@ -174,12 +174,15 @@ def test_counted_things_must_agree():
     assert article["flags"] == ["unrecovered_number"]
 
 
-def test_dropped_thousands_group_restored_from_source():
+def test_dropped_thousands_group_is_flagged_not_rewritten():
+    # No damage marker: repair never changes the number; the disagreement is flagged and logged.
     article = run_stage(make_article("The strike killed 30 people, officials said.",
                                      original_body="أدت الضربة إلى مقتل 30 ألف شخص.",
                                      original_lang="ar"))
-    assert article["body"] == "The strike killed 30,000 people, officials said."
-    assert article["repairs"][0]["kind"] == "dropped_group"
+    assert article["body"] == "The strike killed 30 people, officials said."
+    step = article["repairs"][0]
+    assert step["kind"] == "number_disagrees_with_source" and step["before"] == step["after"] == "30"
+    assert "30,000" in step["evidence"] and "number_disagrees_with_source" in article["flags"]
 
 
 def test_year_is_not_a_dropped_group():

@@ -310,6 +310,10 @@ def _has_groups(m: NumberMention) -> bool:
     return m.kind in ("int", "decimal") and m.value >= 1000  # 17500, not a year
 
 
+_CONTINUES = re.compile(r"^[ \u00A0+\-]*(?:\d|thousand|million|billion|trillion|bn\b|mn\b|k\b)",
+                       re.I)
+
+
 def dropped_groups(text: str, damages: Sequence[Damage], sources: list[SourceNumber]
                    ) -> list[Decision]:
     """English "30" where the only unexplained source number is 30,000: the group was dropped."""
@@ -319,8 +323,8 @@ def dropped_groups(text: str, damages: Sequence[Damage], sources: list[SourceNum
         if e.kind not in ("int",) or any(e.value == s.mention.value and _same_kind(e, s.mention)
                                          for s in sources):
             continue
-        if re.match(r"[^\W\d_]", text[e.end:e.end + 1]):
-            continue  # "£2m", "5km": a unit or scale glued to the number, not a lost group
+        if re.match(r"[^\W\d_]", text[e.end:e.end + 1]) or _CONTINUES.match(text[e.end:e.end + 16]):
+            continue  # "£2m", "$45-million", "$250+ billion", "12 000": the English says more
         head = format_value(e.value) + ","
         cands = {format_value(v): s for s in sources if not s.used and _has_groups(s.mention)
                  for v in s.mention.values

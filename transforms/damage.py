@@ -192,3 +192,15 @@ def mark(d: Damage) -> str:
         return MARKER + d.text
     return MARKER
 
+
+_LOST = re.compile(_HOLE + r"|__[A-Z]+_?\d*__|\{\{.*?\}\}|<unk>|\u2047|<0x[0-9A-Fa-f]{2}>|\uFF5F.*?\uFF60")
+
+
+def mark_text(before: str) -> str:
+    """The marker for a damaged token given as text, keeping the digits that survived.
+
+    >>> mark_text("30,<>"), mark_text("08 11 00 <unk> 95"), mark_text("__NUM_1__"), mark_text(",000")
+    ('30,[?]', '08 11 00 [?] 95', '[?]', '[?],000')
+    """
+    marked = _LOST.sub(lambda _: MARKER, before)
+    return marked if marked != before else MARKER + before if before[:1] in ",." else MARKER

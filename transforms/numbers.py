@@ -567,7 +567,13 @@ def is_partial(text: str, m: NumberMention) -> bool:
                 and not hit.group(0).startswith((" et ", " and ")):
             if m.kind == "word" or _word_value(w)[0] < 1000:
                 return True
+    if m.kind == "word" and _SCALE_ACROSS.match(text[m.end:m.end + 40]):
+        return True  # "Six autres millions": the scale is one word away
     return bool(_HALF_AFTER.match(text[m.end:m.end + 20]))
+
+
+_SCALE_ACROSS = re.compile(r"^[ \u00A0]+[^\W\d_]+[ \u00A0]+(?:millions?|milliards?|mille|thousand|"
+                           r"million|billion|مليون|مليار|ألف|آلاف|ملايين)(?![^\W\d_])", re.I)
 
 
 def format_value(value: Decimal, group: bool = True) -> str:

@@ -16,16 +16,21 @@ from __future__ import annotations
 
 import logging
 
+from transforms import audit
 from transforms import names as names_mod
 from transforms.align import align, dropped_groups
-from transforms.damage import FLAG_NUMBER, FLAG_TOKEN, MARKER, MARKER_RE, find_damage  # noqa: F401
+from transforms.audit import AUDIT_FLAG
+from transforms.damage import FLAG_NUMBER, FLAG_TOKEN, MARKER, MARKER_RE, find_damage, mark_text  # noqa: F401
 from transforms.evidence import evidence_for
 from transforms.record import split_paragraphs
-from transforms.replay import apply_edits
+from transforms.replay import apply_edits, make_step
 from transforms.stage import Stage as _Base
 
 log = logging.getLogger("newsnorm.repair")
 STAGE = "repair"
+# An intact English number that disagrees with the source ("30" where the source has 30,000 and
+# nothing else explains it) is kept and flagged: repair never changes a number without a marker.
+FLAG_DISAGREE = "number_disagrees_with_source"
 
 
 def repairs_english(article: dict) -> bool:
@@ -35,8 +40,9 @@ def repairs_english(article: dict) -> bool:
 
 
 
-def repair_numbers(article: dict, field_name: str) -> tuple[list[tuple], list[str]]:
-    """Edits for one field (title or body) and the flags they raise."""
+def repair_numbers(article: dict, field_name: str) -> tuple[list[tuple], list[str], list[tuple]]:
+    """Edits for one field (title or body), the flags they raise, and the intact English
+    numbers that disagree with the source (start, end, source value, evidence): kept, flagged."""
     text = article.get(field_name) or ""
     per_para, whole = evidence_for(article, field_name)
     if field_name == "body":
@@ -49,13 +55,12 @@ def repair_numbers(article: dict, field_name: str) -> tuple[list[tuple], list[st
     else:
         scopes = [(0, text)]
     aligned = per_para is not None and len(per_para) == len(scopes)
-    edits, flags = [], []
+    edits, flags, disagreements = [], [], []
     for i, (offset, para) in enumerate(scopes):
         damages = find_damage(para)
         sources = per_para[i] if aligned else whole
         decisions = align(para, damages, sources) if damages else []
-        if sources:
-            decisions += dropped_groups(para, damages, sources)
+        notes = dropped_groups(para, damages, sources) if sources else []
         for d in damages:
             if d.kind == "markup_tag":
                 edits.append((offset + d.start, offset + d.end, "", {
@@ -71,7 +76,19 @@ def repair_numbers(article: dict, field_name: str) -> tuple[list[tuple], list[st
                 "fixer": "recover_number" if dec.recovered else "mark_missing_number"}))
             if not dec.recovered:
                 flags.append(kind)
-    return edits, flags
+        for dec in notes:
+            # No damage marker: the English number is kept; the disagreement is flagged.
+            d = dec.damage
+            disagreements.append((offset + d.start, offset + d.end, dec.replacement, dec.evidence))
+    return edits, flags, disagreements
+
+
+def _marker_edit(edit: tuple, why: str) -> tuple:
+    start, end, after, meta = edit
+    return (start, end, mark_text(meta["before"]), {
+        "kind": FLAG_TOKEN if meta["kind"] == "unk_token" else FLAG_NUMBER,
+        "evidence": f"{AUDIT_FLAG}: {why} (rejected {after!r} from {meta['evidence']})",
+        "method": "marker", "confidence": 1.0, "fixer": "mark_missing_number"})
 
 
 class Stage(_Base):
@@ -81,6 +98,37 @@ class Stage(_Base):
         path = getattr(self.config, "name_gazetteer", "") if self.config is not None else ""
         self.gazetteer = names_mod.load_gazetteer(path)
 
+    @staticmethod
+    def _apply_audited(article: dict, field_name: str, edits: list, flags: list
+                       ) -> tuple[str, list[dict]]:
+        """Apply the edits; a recovered value the audit cannot prove becomes the marker."""
+        base = article.get(field_name) or ""
+        edits = sorted(edits, key=lambda e: (e[0], e[1]))
+        for e in edits:
+            e[3]["before"] = base[e[0]:e[1]]
+        for _ in range(2):
+            text, steps = apply_edits(STAGE, "", "", field_name, base,
+                                      [(s, e, a, {k: v for k, v in m.items() if k != "before"})
+                                       for s, e, a, m in edits])
+            if len(steps) != len(edits):
+                break
+            failed = {}
+            for i, step in enumerate(steps):
+                if step["fixer"] != "recover_number":
+                    continue
+                why = audit.check_recovery(article, text, step["start"],
+                                           step["start"] + len(step["after"]), step["before"],
+                                           step["evidence"])
+                if why:
+                    failed[i] = why
+            if not failed:
+                break
+            edits = [_marker_edit(e, failed[i]) if i in failed else e for i, e in enumerate(edits)]
+            for i in failed:
+                flags += [edits[i][3]["kind"], AUDIT_FLAG]
+                edits[i][3]["before"] = base[edits[i][0]:edits[i][1]]
+        return text, steps
+
     def process(self, article: dict) -> dict:
         if not hasattr(self, "gazetteer"):
             self.setup()
@@ -88,12 +136,19 @@ class Stage(_Base):
             return article
         new_flags: list[str] = []
         for field_name in ("title", "body"):
-            edits, flags = repair_numbers(article, field_name)
-            if edits:
-                article[field_name], steps = apply_edits(STAGE, "", "", field_name,
-                                                         article[field_name], edits)
-                article["repairs"].extend(steps)
-                new_flags.extend(flags)
+            edits, flags, disagreements = repair_numbers(article, field_name)
+            text, steps = self._apply_audited(article, field_name, edits, flags)
+            for start, end, value, evidence in disagreements:
+                shift = sum(len(x["after"]) - len(x["before"]) for x in steps
+                            if x["start"] < start)
+                steps.append(make_step(STAGE, "compare_with_source", FLAG_DISAGREE, field_name,
+                                       text, start + shift, end + shift, text[start + shift:end + shift],
+                                       evidence=f"the source has {value} ({evidence}); kept as "
+                                                "written", method="flag"))
+                flags.append(FLAG_DISAGREE)
+            article[field_name] = text
+            article["repairs"].extend(steps)
+            new_flags.extend(flags)
         choices = names_mod.choose_spellings([article["title"], article["body"]], self.gazetteer)
         for field_name in ("title", "body"):
             edits = [(s, e, rep, {"kind": "name_spelling", "evidence": c.evidence,
@@ -104,6 +159,13 @@ class Stage(_Base):
                 article[field_name], steps = apply_edits(STAGE, "", "", field_name,
                                                          article[field_name], edits)
                 article["repairs"].extend(steps)
+        problems = [f"{f}: {p}" for f in ("title", "body") for p in audit.ledger(article, f)]
+        if problems:
+            article["repairs"].append(make_step(STAGE, "number_audit", AUDIT_FLAG, "body",
+                                                article["body"], 0, 0, "",
+                                                evidence="; ".join(problems)[:2000],
+                                                method="ledger"))
+            new_flags.append(AUDIT_FLAG)
         for flag in sorted(set(new_flags)):
             if flag not in article["flags"]:
                 article["flags"].append(flag)
