@@ -28,6 +28,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 from apache_beam.pvalue import TaggedOutput
 
+from pipeline import templates as source_templates
 from pipeline.spill import (REF_BY_ID, REF_BY_URL, SpillFn, WriteRunsFn, entry_shard,
                             load_spilled, merge_runs, merged_groups, record_entry, url_key,
                             write_shard)
@@ -188,9 +189,11 @@ def _sharded(pcoll, p, label: str, num_shards: int):
 
 
 def build(p: beam.Pipeline, files: list[tuple[str, str]], drop: str, staging: str,
-          config: Any, num_shards: int, spill: str | None = None) -> dict:
+          config: Any, num_shards: int, spill: str | None = None,
+          templates: dict | None = None) -> dict:
     """Add the whole job to pipeline `p`. `files` are (path, name relative to the drop);
-    `spill`: a local directory for the disk shuffle (None: Beam's shuffles hold the data).
+    `spill`: a local directory for the disk shuffle (None: Beam's shuffles hold the data);
+    `templates`: per-source template learning (pipeline/templates.prepare; None: off).
 
     Returns the main PCollections (cleaned articles, dead letters, file results) for tests."""
     limits = ParseLimits.from_settings(config)
@@ -228,6 +231,9 @@ def build(p: beam.Pipeline, files: list[tuple[str, str]], drop: str, staging: st
         )
     with_siblings = by_url | "Siblings" >> beam.FlatMap(
         lambda kv: attach_siblings([load(a) for a in kv[1]] if load else list(kv[1])))
+    if templates and templates.get("mode", "off") != "off":
+        with_siblings = source_templates.with_templates(with_siblings, parsed.articles,
+                                                        templates, staging)
     cleaned, stage_deads = apply_stages(with_siblings, config)
     dead_parts = [parsed[DEAD], deduped[DEAD], *stage_deads]
     dead = dead_parts | "Flatten dead letters" >> beam.Flatten()

@@ -62,12 +62,17 @@ class JobConfig:
     # machine), "beam" (Beam's GroupByKey; for distributed runners), "auto" (disk on the local
     # runners). The same files either way (pipeline/spill.py).
     shuffle: str = "auto"
+    # Per-source boilerplate templates (issue 16): "off", "read" (learn from this drop and use
+    # the store's counts) or "update" (and fold this drop's counts into the store after the
+    # run). The store's digest is in the manifest and in what makes a drop "done".
+    templates: str = "read"
+    templates_store: str = ""
 
     def fingerprint(self) -> str:
         """What decides the content of the outputs (not where they go, not --force)."""
         keep = {k: v for k, v in dataclasses.asdict(self).items()
                 if k not in ("input", "output", "force", "progress", "report", "models_dir",
-                             "translate_threads", "shuffle")}
+                             "translate_threads", "shuffle", "templates_store")}
         return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -104,6 +109,13 @@ def add_job_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParse
                         help="disk: parsed articles and output runs wait in files on this "
                         "machine, so memory stays flat (default for local runners); beam: "
                         "Beam's shuffles hold them (distributed runners)")
+    parser.add_argument("--templates", choices=("off", "read", "update"), default=d.templates,
+                        help="boilerplate lines learned per source: off; read (learn from "
+                        "this drop plus the template store, read-only); update (and add this "
+                        "drop's counts to the store)")
+    parser.add_argument("--templates_store", "--templates-store", default=d.templates_store,
+                        help="the template store file (default: templates/store.json next to "
+                        "the models dir)")
     parser.add_argument("--no_report", dest="report", action="store_false",
                         help="do not write report.html")
     parser.add_argument("--quiet", dest="progress", action="store_false",

@@ -242,17 +242,25 @@ def execute(config, files, drop: str, beam_args: list[str], default_runner: str)
     from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
     from pipeline import graph, manifest
+    from pipeline import templates as source_templates
 
     started = time.time()
     inputs = fingerprint_inputs(files)
     inputs["path"] = config.input
     inputs["drop"] = drop
     version = _version()
+    try:
+        tstate = source_templates.prepare(config, inputs["fingerprint"])
+    except (OSError, ValueError) as exc:
+        print(f"newsnorm: error: {exc}", file=sys.stderr)
+        return 2
     previous = manifest.load(config.output)
     if (previous and not config.force
             and previous.get("input", {}).get("fingerprint") == inputs["fingerprint"]
             and previous.get("config", {}).get("fingerprint") == config.fingerprint()
             and previous.get("run", {}).get("newsnorm_version") == version
+            and (previous.get("templates") or {}).get("digest_after", "")
+            == tstate["digest"]
             and not manifest.verify(config.output)):
         print(f"newsnorm: {drop} is already done in {config.output} (same input, same config); "
               "nothing to do. Use --force to run it again.", file=sys.stderr)
@@ -281,7 +289,7 @@ def execute(config, files, drop: str, beam_args: list[str], default_runner: str)
         log.info("shuffle: %s", f"on disk in {spill}" if spill else "in Beam")
     try:
         with beam.Pipeline(options=options) as p:
-            graph.build(p, files, drop, staging, config, num_shards, spill)
+            graph.build(p, files, drop, staging, config, num_shards, spill, tstate)
         result = p.result
     except Exception as exc:  # noqa: BLE001 - told in one line; the traceback follows if new
         untouched = f"nothing was published ({config.output} keeps what it had)"
@@ -301,6 +309,13 @@ def execute(config, files, drop: str, beam_args: list[str], default_runner: str)
         if spill:
             shutil.rmtree(spill, ignore_errors=True)
     results = json.loads(manifest.read_bytes(FileSystems.join(staging, graph.RESULTS_NAME)))
+    try:
+        templates_section = source_templates.finish(tstate, staging, inputs["fingerprint"])
+    except (OSError, ValueError) as exc:  # the outputs are good; the store is left as it was
+        log.warning("template store not updated: %s", exc)
+        templates_section = source_templates.finish(dict(tstate, mode="read"), staging,
+                                                    inputs["fingerprint"])
+        templates_section["mode"] = tstate["mode"]
     publish(staging, config.output, results)
     finished = time.time()
     run_info = {"run_id": run_id, "newsnorm_version": version, "runner": runner,
@@ -315,6 +330,7 @@ def execute(config, files, drop: str, beam_args: list[str], default_runner: str)
         extra_files += _write_report(config.output, results, stages, run_info)
     doc = manifest.build_manifest(results, inputs=inputs, config=cfg, run=run_info,
                                   stages=stages, extra_files=extra_files)
+    doc["templates"] = templates_section
     manifest.write_bytes_atomic(FileSystems.join(config.output, manifest.MANIFEST_NAME),
                                 json.dumps(doc, ensure_ascii=False, indent=2).encode("utf-8"))
     _clear(config.output, STAGING_DIR)

@@ -262,6 +262,14 @@ def classify_paragraphs(paragraphs: list[str], title: str = "",
         pass
     spans = _span_removals(paras, removals, learned_t)
     _share_guard(paras, removals, spans)
+    if learned_t:
+        # A rule's removal that the source also prints on many pages says so: the count is
+        # evidence the rule did not misfire.
+        for i, r in list(removals.items()):
+            h = learned_t.line(paras[i]) if r.rule != "learned_template" else None
+            if h:
+                removals[i] = r._replace(evidence=r.evidence + "; also " + learned_t.evidence(
+                    h).replace("a learned template line: ", ""))
     for r in removals.values():
         if r.kind == "credit" and re.match(r"^[A-Za-z]+ : ", paras[r.index]):
             signals.add("french_typography_in_credit")

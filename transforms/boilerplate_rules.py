@@ -345,7 +345,7 @@ def suffix_matches(line: str, last: bool) -> list[tuple[Rule, int, int, str]]:
     for rule, rx in _LINE:
         if rule.match != "suffix" or (rule.where == "tail" and not last):
             continue
-        m = rx.search(line)
+        m = rx.search(line, max(0, len(line) - SUFFIX_WINDOW))
         if m and m.start() > 0:
             keep = m.group("keep") if "keep" in rx.groupindex else m.group()
             out.append((rule, m.start(), m.end(), keep.strip()))
@@ -379,6 +379,14 @@ def lead_span(text: str) -> tuple[Rule, int, int] | None:
     return None
 
 
+# Glued navigation and footers are short: a run is looked for in the first and last
+# EDGE_WINDOW characters of a line only, so a 2 MB line of page text costs no more than a
+# short one (a search over the whole line took 3 s per end).
+EDGE_WINDOW = 1000
+# Suffix rows are at most ~260 characters long (a 200-character headline after its marker).
+SUFFIX_WINDOW = 400
+
+
 def glued_edges(text: str) -> tuple[int, int]:
     """(end of a glued navigation run at the start, start of one at the end) of a line:
     (0, len(text)) when there is none. A run needs NAV_MIN_TERMS terms and must not be the
@@ -396,10 +404,10 @@ def glued_edges(text: str) -> tuple[int, int]:
     (0, 29)
     """
     start, end = 0, len(text)
-    m = _NAV_LEAD.match(text)
+    m = _NAV_LEAD.match(text, 0, EDGE_WINDOW)
     if m and _hard_joins(m.group()) >= NAV_MIN_TERMS - 1 and m.end() < len(text):
         start = m.end()
-    m = _NAV_TAIL.search(text, start)
+    m = _NAV_TAIL.search(text, max(start, len(text) - EDGE_WINDOW))
     if m and m.start() > start:
         run = m.group()
         glued = not text[m.start() - 1].isspace()

@@ -22,6 +22,8 @@ import unicodedata
 from typing import Iterable
 from urllib.parse import urlsplit
 
+from transforms.textblocks import shape_edits
+
 # A line is template when it is in at least N articles of its source and in at least P of
 # them. N = 3: two articles about the same story share quotes and teasers (CNN Arabic in
 # shared/eval/news_real: 14 lines shared by 2 articles, 8 by 3, all story text); the guards in
@@ -97,9 +99,20 @@ def key_hash(key: str) -> str:
 
 
 def body_lines(body: str) -> list[str]:
-    """The lines the stage sees: paragraphs, or lines when the body has no blank line."""
-    sep = "\n\n" if "\n\n" in body else "\n"
-    return [line.strip() for line in body.split(sep) if line.strip()]
+    """The paragraphs the boilerplate stage sees: after its shape step (one paragraph per line
+    or per HTML block, transforms/textblocks.shape_edits).
+
+    >>> body_lines("One\\nTwo"), body_lines("<p>A</p><p>B</p>")
+    (['One', 'Two'], ['A', 'B'])
+    """
+    _, edits = shape_edits(body)
+    if edits:
+        pieces, last = [], 0
+        for start, end, new in edits:
+            pieces += [body[last:start], new]
+            last = end
+        body = "".join(pieces) + body[last:]
+    return [line.strip() for line in body.split("\n\n") if line.strip()]
 
 
 def glue_pieces(line: str) -> list[tuple[int, int]]:
