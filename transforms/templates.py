@@ -36,10 +36,11 @@ TEMPLATE_MIN_SHARE = 0.05
 # Template lines are short: the longest site line in news_real is 22 words (BBC's app promo);
 # 60 leaves room and keeps every paragraph of prose out of the counts.
 MAX_SEGMENT_WORDS = 60
-# Misra-Gries capacity per source: every key in more than M/(K+1) of M articles is kept, so
-# with K = 2048 any key above P = 5% survives any drop size; counts are exact while a source
-# has at most K distinct lines (a few dozen articles), and otherwise undercount by at most
-# M/(K+1) (under 0.05% of the source's articles).
+# Misra-Gries capacity per source: a key counted in more than L/(K+1) of the L line counts
+# of a source is never dropped and is undercounted by at most L/(K+1). News_real articles
+# have 20-40 lines (L ~ 30 M for M articles), so with K = 2048 the bound is ~1.5% of M,
+# under P = 5%: every line that can pass the thresholds survives any drop size. Counts are
+# exact while a source has at most K distinct lines (a few dozen articles).
 SKETCH_CAPACITY = 2048
 # Glued pieces counted at each end of a run-together line.
 GLUED_PIECES = 4
