@@ -30,7 +30,13 @@ def read_bytes(path: str) -> bytes:
 
 
 def write_bytes_atomic(path: str, data: bytes) -> None:
-    """Write then rename, so a reader never sees half a file (local: os.replace semantics)."""
+    """Write then rename, so a reader never sees half a file (local: os.replace semantics).
+    An object store shows a new object only once its upload is complete (GCS and S3 alike),
+    and there a rename would be a copy then a delete: the object is written in place."""
+    if "://" in path:
+        with FileSystems.create(path) as handle:
+            handle.write(data)
+        return
     tmp = path + ".tmp"
     with FileSystems.create(tmp) as handle:
         handle.write(data)

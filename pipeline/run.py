@@ -192,14 +192,19 @@ def _clear(out: str, name: str) -> None:
     from apache_beam.io.filesystems import FileSystems
 
     path = FileSystems.join(out, name)
-    if FileSystems.exists(path):
+    if _is_remote(path):  # a "directory" is a key prefix: exists() finds nothing there
+        from pipeline.storage import delete_tree
+
+        delete_tree(path)
+    elif FileSystems.exists(path):
         FileSystems.delete([path])
 
 
 def publish(staging: str, out: str, results: list[dict]) -> None:
     """Move the staged files into place. The old manifest goes first, the new one comes last
     (written by the caller), so a kill in between leaves no manifest, i.e. nothing that looks
-    complete."""
+    complete. On object stores a rename is a copy then a delete, object by object (Beam's
+    GCS and S3 filesystems); nothing here needs it to be atomic (docs/storage.md)."""
     from apache_beam.io.filesystems import FileSystems
 
     from pipeline.manifest import MANIFEST_NAME
@@ -222,15 +227,20 @@ def publish(staging: str, out: str, results: list[dict]) -> None:
 def run(argv: Sequence[str] | None = None, save_main_session: bool = False) -> int:
     from pipeline.options import DEFAULT_RUNNER, build_parser, config_from_args
 
+    from pipeline import storage
+
     parser = build_parser()
     args, beam_args = parser.parse_known_args(argv)
     config = config_from_args(args)
     try:
+        # Bucket, credentials and extra first: one line each, before Beam starts.
+        storage.check_remote([config.input, config.output],
+                             storage.set_filesystem_options(beam_args))
         files, drop = list_input_files(config.input)
         if not files:
             raise UsageError(f"no input files in {config.input}")
         check_output_writable(config.output)
-    except UsageError as exc:
+    except (UsageError, storage.StorageError) as exc:
         print(f"newsnorm: error: {exc}", file=sys.stderr)
         return 2
     return execute(config, files, drop, beam_args, DEFAULT_RUNNER)

@@ -9,15 +9,20 @@ from typing import Sequence
 
 def run(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="newsnorm verify",
-                                     description="check an output directory against its manifest")
+                                     description="check an output directory against its "
+                                     "manifest. Other flags are Beam filesystem options (e.g. "
+                                     "--s3_endpoint_url), as for `newsnorm run`.")
     parser.add_argument("output", help="an output directory written by `newsnorm run`")
     parser.add_argument("--input", metavar="PATH",
                         help="the drop it was made from: re-parse it and check that every input "
                              "unit is in the output exactly once")
-    args = parser.parse_args(argv)
+    args, beam_args = parser.parse_known_args(argv)
+    from pipeline import storage
     from pipeline.manifest import load, verify
 
     try:
+        storage.check_remote([p for p in (args.output, args.input) if p],
+                             storage.set_filesystem_options(beam_args))
         problems = verify(args.output, args.input)
     except Exception as exc:  # noqa: BLE001 - e.g. --input not found: one line, not a traceback
         print(f"newsnorm verify: error: {exc}", file=sys.stderr)
