@@ -28,6 +28,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -102,8 +103,12 @@ def clean(row: dict, learned: dict[str, dict]) -> tuple[str, dict | None]:
     return article["body"], article
 
 
+_TAG = re.compile(r"<[^<>]{0,400}>")
+
+
 def words(text: str) -> Counter:
-    return Counter(collapse(text).split())
+    """Words of the text (tags of an HTML-fragment body are not words)."""
+    return Counter(collapse(_TAG.sub(" ", text)).split())
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -45,6 +45,7 @@ ARTICLE_SCHEMA = pa.schema([
     ("flags", pa.list_(pa.string())),
     ("related", pa.list_(pa.string())),
     ("credit", pa.list_(pa.string())),
+    ("captions", pa.list_(pa.string())),
     ("status", pa.string()),
     ("original_title", pa.string()),
     ("original_body", pa.string()),

@@ -142,7 +142,7 @@ RULES: tuple[Rule, ...] = (
          r"\s*[^.!?؟:]{1,60}$"),
     # "... between the two countries.. Read more: <headline>" ending a paragraph.
     Rule("read_also_glued", "read_also", "any", "suffix", "any", "related",
-         rf"(?<=[.!?؟…])\s*(?:{_AR_READ}|اقرأ المزيد|إقرأ المزيد|قد يهمك{_AR_ALSO}|read more|"
+         rf"(?<=[.!?؟…،,])\s*(?:{_AR_READ}|اقرأ المزيد|إقرأ المزيد|قد يهمك{_AR_ALSO}|read more|"
          r"read also|also read|lire aussi|à lire aussi|voir aussi)(?:\s*[:：/|]|\.{2,})\s*"
          r"(?P<keep>[^\n]{3,200})$"),
     Rule("caption_glued", "caption", "ar", "suffix", "any", "captions",
@@ -244,6 +244,15 @@ _LEAD_MARKS = re.compile(r"^[\s*•·#>]+")
 _TAGS = re.compile(r"<[^<>]{0,200}>")
 
 
+def strip_tags(text: str) -> str:
+    """Text kept in `related`/`credit`/`captions` carries no markup.
+
+    >>> strip_tags('<a href="/x">Port strike ends</a>')
+    'Port strike ends'
+    """
+    return " ".join(_TAGS.sub(" ", text).split())
+
+
 def view(line: str) -> str:
     """The text a rule reads: inline tags gone, leading bullets gone, spaces collapsed.
 
@@ -284,7 +293,7 @@ def match_line(line: str) -> LineMatch | None:
     for rule, rx in _LINE:
         if rule.match == "line":
             if rx.fullmatch(text):
-                return LineMatch(rule, line.strip() if rule.target else "")
+                return LineMatch(rule, strip_tags(line) if rule.target else "")
         elif rule.match == "prefix":
             if words > PREFIX_MAX_WORDS:
                 continue
@@ -295,7 +304,7 @@ def match_line(line: str) -> LineMatch | None:
                     return LineMatch(rule, rest)
         elif rule.match == "contains":
             if words <= CONTAINS_MAX_WORDS and rx.search(text):
-                return LineMatch(rule, line.strip() if rule.target else "")
+                return LineMatch(rule, strip_tags(line) if rule.target else "")
     if is_footer(text):
         return LineMatch(FOOTER_RULE, "")
     return None

@@ -170,6 +170,7 @@ def new_article(fields: Mapping[str, Any], provenance: Mapping[str, Any]) -> dic
         "flags": [unsafe] if unsafe else [],
         "related": [],
         "credit": [],
+        "captions": [],
         "mt_origin": {"likely": False, "signals": []},
         "paragraph_langs": [],
         "headings": [],

@@ -96,6 +96,7 @@ def to_output(article: dict) -> dict:
         "flags": sorted({str(f) for f in article.get("flags", [])}),
         "related": [str(x) for x in article.get("related", [])],
         "credit": [str(x) for x in article.get("credit", [])],
+        "captions": [str(x) for x in article.get("captions", [])],
         "status": final_status(article),
         "original_title": article.get("original_title", ""),
         "original_body": article.get("original_body", ""),
