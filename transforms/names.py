@@ -123,8 +123,11 @@ def parse_gazetteer(lines, source: str = "") -> Gazetteer:
 
 @lru_cache(maxsize=8)
 def _load_file(path: str, mtime_ns: int) -> Gazetteer:
-    with open(path, encoding="utf-8") as fh:
-        return parse_gazetteer(fh, Path(path).name)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return parse_gazetteer(fh, Path(path).name)
+    except UnicodeDecodeError as e:
+        raise ValueError(f"name gazetteer {path} is not UTF-8 text: {e}") from None
 
 
 def load_gazetteer(path: str | None = "") -> Gazetteer:
