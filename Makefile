@@ -33,6 +33,7 @@ gates: install
 	$(BIN)/python -m evals.langid
 	$(BIN)/python -m evals.boilerplate
 	$(BIN)/python -m evals.boilerplate_real
+	$(BIN)/python -m evals.feeds_conformance
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -92,6 +92,94 @@ def test_cause2_headline_only_is_title_only_not_boilerplate(input_body, expect):
     assert got == expect
 
 
+# ----------------------------------------------------------------------------- cause 3: declared
+
+TEXTS = {
+    "big5": "颱風過後港口重新開放", "gb2312": "台风过后港口重新开放",
+    "euc-kr": "태풍이 지나간 뒤 항구가 다시 열렸다", "shift_jis": "台風の後で港が再開した",
+    "euc-jp": "台風の後で港が再開した", "koi8-r": "Порт снова открылся после шторма",
+    "cp1256": "أعيد فتح الميناء بعد العاصفة",
+}
+
+
+def feed_in(codec: str, text: str, declare: str | None, bom: bytes = b"") -> bytes:
+    decl = f'<?xml version="1.0" encoding="{declare}"?>' if declare else ""
+    return bom + rss(f"<item><title>{text}</title><link>https://x.test/p</link>"
+                     f"<description>{text}. {text}.</description></item>", decl).encode(codec)
+
+
+@pytest.mark.parametrize("data, title, encoding", [
+    (feed_in("big5", TEXTS["big5"], "Big5"), TEXTS["big5"], "big5"),
+    (feed_in("gb2312", TEXTS["gb2312"], "GB2312"), TEXTS["gb2312"], "gb18030"),
+    (feed_in("euc-kr", TEXTS["euc-kr"], "EUC-KR"), TEXTS["euc-kr"], "euc_kr"),
+    (feed_in("shift_jis", TEXTS["shift_jis"], "Shift_JIS"), TEXTS["shift_jis"], "shift_jis"),
+    (feed_in("euc-jp", TEXTS["euc-jp"], "EUC-JP"), TEXTS["euc-jp"], "euc_jp"),
+    (feed_in("utf-32", TEXTS["big5"], "UTF-32"), TEXTS["big5"], "utf-32-le"),   # with a BOM
+    (feed_in("utf-32-be", TEXTS["big5"], None, b"\x00\x00\xfe\xff"), TEXTS["big5"], "utf-32-be"),
+    (feed_in("utf-16-le", TEXTS["euc-kr"], "UTF-16LE", b"\xff\xfe"), TEXTS["euc-kr"], "utf-16-le"),
+    (feed_in("utf-16-be", TEXTS["euc-kr"], "UTF-16"), TEXTS["euc-kr"], "utf-16-be"),  # no BOM
+])
+def test_cause3_declared_and_bom_encodings_are_read(data, title, encoding):
+    (article,) = articles_of(parsed("f.xml", data))
+    assert article["title"] == title
+    assert article["provenance"]["encoding"] == encoding
+
+
+# ----------------------------------------------------------------------------- cause 4: undeclared
+
+
+@pytest.mark.parametrize("codec", ["koi8-r", "shift_jis", "cp1256"])
+def test_cause4_undeclared_legacy_encodings_are_detected_not_cp1252(codec):
+    (article,) = articles_of(parsed("f.xml", feed_in(codec, TEXTS[codec], None)))
+    assert article["title"] == TEXTS[codec]
+    detected = article["provenance"]["encoding"].split("; ")[0]   # then the whitespace repair
+    # The detector may name a superset (cp932 for Shift_JIS): the text above is the check.
+    assert detected.endswith(" (detected)") and "cp1252" not in detected
+
+
+def test_cause4_bytes_no_encoding_fits_are_unknown_encoding():
+    import hashlib
+
+    data = rss("<item><title>x</title></item>").encode().replace(
+        b"<title>x", b"<title>" + bytes(range(0x80, 0x100)) * 3)
+    (result,) = parsed("f.xml", data)
+    assert result.dead["reason"] == "unknown_encoding"
+    assert result.dead["raw_sha256"] == hashlib.sha256(data).hexdigest()
+
+
+# ----------------------------------------------------------------------------- cause 5: XML roots
+
+LONE_ENTRY = ('<?xml version="1.0"?><entry xmlns="http://www.w3.org/2005/Atom"><id>urn:x:1</id>'
+              "<title>Dam opens</title><updated>2024-01-01T00:00:00Z</updated>"
+              "<author><name>Ann Reporter</name></author><content type=\"html\">"
+              "&lt;p&gt;The dam opened.&lt;script&gt;alert(1)&lt;/script&gt;"
+              "&lt;img src=x onerror=alert(2)&gt;&lt;a href=&quot;javascript:alert(3)&quot;&gt;"
+              "More&lt;/a&gt;&lt;/p&gt;</content></entry>")
+RSS11 = ('<?xml version="1.0"?><Channel xmlns="http://purl.org/net/rss1.1#" '
+         'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" rdf:about="http://x.test/">'
+         "<title>Wire</title><link>http://x.test/</link><description>d</description>"
+         '<items rdf:parseType="Collection"><item rdf:about="http://x.test/1"><title>Port reopens'
+         "</title><link>http://x.test/1</link><description>The port reopened.</description></item>"
+         "</items></Channel>")
+
+
+@pytest.mark.parametrize("data, title, body", [
+    (LONE_ENTRY, "Dam opens", "The dam opened.More"),  # <a> is inline: no space added
+    (RSS11, "Port reopens", "The port reopened."),
+    ('<?xml version="1.0"?><catalog><book>Not news</book></catalog>', None, None),
+])
+def test_cause5_xml_with_another_root_is_read_as_a_feed_never_as_html(data, title, body):
+    results = parsed("e.xml", data.encode())
+    if title is None:
+        assert reasons_of(results) == ["not_a_feed"]
+        return
+    (article,) = articles_of(results)
+    assert (article["title"], article["body"]) == (title, body)
+    assert article["provenance"]["format"] == "feed"
+    for bad in ("<script", "onerror", "javascript:", "Ann Reporter", "urn:x:1", "2024"):
+        assert bad not in article["body"]
+
+
 # ----------------------------------------------------------------------------- cause 6: DOCTYPE
 
 NETSCAPE = ('<?xml version="1.0"?>\n<!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN"'
@@ -139,6 +227,57 @@ def test_cause7_parsers_collapse_ascii_whitespace_only(text, kept):
 
     assert collapse_spaces(text) == kept
     assert html_to_paragraphs(f"<p>{text}</p>") == [kept]
+
+
+# ----------------------------------------------------------------------------- cause 8: text
+
+
+RU_BODY = ("Порт снова открылся после шторма в понедельник. Суда вышли в море утром, сообщили "
+           "власти города.\n\nРыбаки говорят, что волны были самыми высокими за десять лет.")
+
+
+@pytest.mark.parametrize("data, title, body", [
+    (b"Dam opens\n\nThe dam opened on Monday.\n\nWater levels fell.\n", "Dam opens",
+     "The dam opened on Monday.\n\nWater levels fell."),
+    (b"\n\n  Dam opens  \r\nThe dam opened.\r\n", "Dam opens", "The dam opened."),
+    # Undeclared KOI8-R, an article's worth (detecting the encoding of a few words is a guess).
+    (f"Порт снова открылся\n\n{RU_BODY}".encode("koi8-r"), "Порт снова открылся", RU_BODY),
+    (b"Headline only\n", "Headline only", ""),
+])
+def test_cause8_plain_text_is_one_article(data, title, body):
+    (article,) = articles_of(parsed("a.txt", data))
+    assert (article["title"], article["body"]) == (title, body)
+    assert article["provenance"]["format"] == "text"
+
+
+@pytest.mark.parametrize("data, reason", [
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "unknown_format"),
+    (bytes(range(0x80, 0x100)) * 3, "unknown_encoding"),
+])
+def test_cause8_binary_or_undecodable_is_refused(data, reason):
+    assert reasons_of(parsed("a.bin", data)) == [reason]
+
+
+def test_cause8_seed_as_text_is_the_same_article_as_seed_as_json(tmp_path):
+    from tests.conftest import SEED
+
+    if not SEED.exists():
+        pytest.skip(f"seed article not found at {SEED}")
+    title, _, body = SEED.read_text(encoding="utf-8").partition("\n")
+    as_json = tmp_path / "seed.jsonl"   # the same record as JSON, made here from the seed
+    as_json.write_text(json.dumps({"title": title, "body": body}) + "\n", encoding="utf-8")
+    got = {}
+    for name, path in (("text", SEED), ("json", as_json)):
+        out = tmp_path / name
+        proc = run_cli("run", "--input", str(path), "--output", str(out),
+                       "--models_dir", str(tmp_path / "no-models"), "--no_report")
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        (line,) = (out / "articles").glob("*.jsonl")
+        (got[name],) = [json.loads(x) for x in line.read_text(encoding="utf-8").splitlines()]
+    prov_text, prov_json = got["text"].pop("provenance"), got["json"].pop("provenance")
+    assert got["text"] == got["json"]
+    assert got["text"]["title"] == "Qassam Brigades fighters release detainees in Gaza"
+    assert (prov_text["format"], prov_json["format"]) == ("text", "jsonl")
 
 
 # ----------------------------------------------------------------------------- cause 9: _SUCCESS
@@ -209,3 +348,37 @@ def test_end_to_end_every_case_is_an_article_and_verify_passes(wild_run):
     for f in (out / "articles").glob("*.jsonl"):
         text = f.read_text(encoding="utf-8")
         assert len(text.splitlines()) == len(text.split("\n")) - 1
+
+
+# ----------------------------------------------------------------------------- the harness
+
+
+def test_conformance_harness_counts_losses_and_markup(tmp_path):
+    """evals/feeds_conformance.py can fail: a vanished entry, an unlisted reason, a duplicate of
+    another item and markup in an article are each caught."""
+    from evals.feeds_conformance import compare, part_of
+
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "a.xml").write_text(rss(
+        "<item><title>One</title></item><item><title>Two</title></item>"
+        "<item><title>Three</title></item><item><title>Four</title></item>"
+        "<item><title>Five</title></item>"))
+    (corpus / "b.xml").write_text(rss("<item><title>Six</title></item>"))
+
+    def prov(entry, file="a.xml"):
+        return {"file": file, "entry": entry}
+
+    articles = [{"id": "x1", "title": "One", "body": "<script>x()</script>", "provenance": prov(1)},
+                {"id": "x6", "title": "Six", "body": "", "provenance": prov(1, "b.xml")}]
+    dead = [{"id": "x1", "reason": "duplicate_id", "provenance": prov(2)},      # not "One"
+            {"id": "", "reason": "xml_entities_forbidden", "provenance": prov(3)},
+            {"id": "", "reason": "made_up_reason", "provenance": prov(4)}]      # entry 5: none
+    result = compare(corpus, articles, dead, {"xml_entities_forbidden": "why"})
+    total = result["stats"]["tuning"] + result["stats"]["frozen"]
+    assert total["entries_with_text"] == 6 and total["article"] == 2
+    assert total["unexplained:duplicate_id:different_item"] == 1
+    assert total["accepted:xml_entities_forbidden"] == 1
+    assert total["unexplained:made_up_reason"] == 1 and total["unexplained:missing"] == 1
+    assert len(result["markup"]) == 1
+    assert {part_of("a.xml"), part_of("b.xml")} <= {"tuning", "frozen"}

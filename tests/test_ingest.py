@@ -76,7 +76,7 @@ def test_pretty_printed_single_object():
 
 
 @pytest.mark.parametrize("data,reason", [
-    (b"", "empty_file"), (b"   \n\n", "empty_file"), (b"hello world", "unknown_format"),
+    (b"", "empty_file"), (b"   \n\n", "empty_file"), (b"\x89PNG\r\n\x1a\n\x00\x00", "unknown_format"),
     (b'<?xml version="1.0"?><catalog><book/></catalog>', "not_a_feed"),
     (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]>'
      b'<rss version="2.0"><channel><title>&lol2;</title></channel></rss>', "xml_entities_forbidden"),

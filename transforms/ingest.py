@@ -76,6 +76,20 @@ _BOMS = (
 )
 
 
+def xml_autodetect(head: bytes) -> str | None:
+    """UTF-16/32 without a BOM, told by the first characters of an XML document ('<?' or '<'
+    in that encoding: XML 1.0 appendix F), with feedparser's markers.
+
+    >>> xml_autodetect("<?xml".encode("utf-16-le")), xml_autodetect(b"<?xml")
+    ('utf-16-le', None)
+    """
+    from feedparser.encodings import (UTF16BE_MARKER, UTF16LE_MARKER, UTF32BE_MARKER,
+                                      UTF32LE_MARKER)
+
+    return {UTF16BE_MARKER: "utf-16-be", UTF16LE_MARKER: "utf-16-le",
+            UTF32BE_MARKER: "utf-32-be", UTF32LE_MARKER: "utf-32-le"}.get(head[:4])
+
+
 def bom_encoding(head: bytes) -> str | None:
     """The encoding named by a byte-order mark, if any.
 
@@ -90,10 +104,47 @@ def bom_encoding(head: bytes) -> str | None:
 
 _FEED_ROOT = re.compile(rb"<(?:[a-z0-9_-]+:)?(rss|feed|rdf)\b", re.I)
 _HTML_HINT = re.compile(rb"<(!doctype\s+html|html|head|body|div|p|article|meta|title)\b", re.I)
+# What may come before the root element: a declaration or processing instruction, comments,
+# a DOCTYPE (with an internal subset). An unclosed one (cut at the sniff window) ends the scan.
+_PROLOG_ITEM = re.compile(rb"\s*(?:<\?.*?\?>|<!--.*?-->|<!DOCTYPE(?:[^\[>]|\[.*?\])*>)",
+                          re.S | re.I)
+_ELEMENT = re.compile(rb"\s*<([A-Za-z_][\w.:-]*)")
+# Roots of the feeds feedparser reads: RSS, Atom, RSS 1.0 (rdf:RDF), CDF and RSS 1.1 (channel).
+_FEED_ROOTS = {b"rss", b"feed", b"rdf", b"channel"}
+# Elements an HTML page (or a fragment saved as a page) starts with.
+_HTML_ROOTS = {b"html", b"head", b"body", b"meta", b"title", b"link", b"base", b"script",
+               b"style", b"noscript", b"div", b"p", b"span", b"article", b"section", b"main",
+               b"header", b"nav", b"table", b"h1", b"h2", b"h3", b"h4", b"h5", b"h6", b"a",
+               b"ul", b"ol", b"br", b"img", b"form", b"center", b"font", b"b", b"i", b"em",
+               b"strong", b"iframe", b"frameset", b"figure", b"blockquote", b"pre"}
+
+
+def root_element(head: bytes) -> bytes | None:
+    """The local name of the first element after the prolog, lower-cased; None when the window
+    ends first or what follows the prolog is not a tag.
+
+    >>> root_element(b'<?xml version="1.0"?><!-- c --><!DOCTYPE rss PUBLIC "a" "b"><rss>')
+    b'rss'
+    >>> root_element(b'<?xml version="1.0"?><entry xmlns="http://www.w3.org/2005/Atom">')
+    b'entry'
+    >>> root_element(b'<rdf:RDF xmlns:rdf="x">'), root_element(b'<!-- never closed')
+    (b'rdf', None)
+    """
+    pos = 0
+    while True:
+        m = _PROLOG_ITEM.match(head, pos)
+        if not m or m.end() == pos:
+            break
+        pos = m.end()
+    m = _ELEMENT.match(head, pos)
+    return m.group(1).rsplit(b":", 1)[-1].lower() if m else None
 
 
 def sniff_format(head: bytes) -> str:
-    """Guess the format from the first bytes of a file (BOM-decoded to UTF-8 first).
+    """Guess the format from the first bytes of a file (BOM-decoded to UTF-8 first). Markup is
+    told apart by its root element: a feed root is a feed, an HTML element a page, any other
+    XML root is "xml" (feedparser still reads a lone Atom entry or RSS 1.1; issue 17 cause 5).
+    Anything else that holds no NUL byte is plain text.
 
     >>> sniff_format(b'{"id": 1}\\n{"id": 2}')
     'jsonl'
@@ -103,8 +154,10 @@ def sniff_format(head: bytes) -> str:
     'feed'
     >>> sniff_format(b'<!DOCTYPE html><html><body>x')
     'html'
-    >>> sniff_format(b'') , sniff_format(b'hello')
-    ('empty', 'unknown')
+    >>> sniff_format(b'<?xml version="1.0"?><entry><title>t</title></entry>')
+    'xml'
+    >>> sniff_format(b'') , sniff_format(b'hello'), sniff_format(b'\\x89PNG\\r\\n\\x00\\x00')
+    ('empty', 'text', 'unknown')
     """
     text = head.lstrip()
     if not text:
@@ -115,6 +168,13 @@ def sniff_format(head: bytes) -> str:
     if first == b"[":
         return "json"
     if first == b"<":
+        root = root_element(text[:8192])
+        if root in _FEED_ROOTS:
+            return "feed"
+        if root in _HTML_ROOTS:
+            return "html"
+        if root is not None:
+            return "xml"
         probe = re.sub(rb"<!--.*?-->", b"", text[:8192], flags=re.S)
         feed = _FEED_ROOT.search(probe)
         html = _HTML_HINT.search(probe)
@@ -123,7 +183,9 @@ def sniff_format(head: bytes) -> str:
         if html:
             return "html"
         return "xml"
-    return "unknown"
+    if b"\x00" in text[:8192]:
+        return "unknown"  # binary (UTF-16/32 text is decoded before it is sniffed)
+    return "text"
 
 
 def decode_bytes(data: bytes) -> tuple[str, str]:
@@ -185,6 +247,19 @@ def parse_file(
             break
     prov = {"drop": drop, "file": name, "format": "", "line": 0, "entry": 0, "encoding": ""}
     enc = bom_encoding(head[:4])
+    xml_enc = enc if enc and enc != "utf-8-sig" else xml_autodetect(head[:4])
+    if xml_enc and sniff_format(head.decode(xml_enc, "ignore").encode("utf-8")) in ("feed", "xml"):
+        # XML in UTF-16/32 (with a BOM, or its first characters '<?' telling it apart): given
+        # to the feed reader as it is, which reads BOM and declaration together (a document
+        # re-encoded to UTF-8 would still declare UTF-16).
+        data = _read_whole(buffered, lines)
+        if data is None:
+            yield _dead_file(prov, "file_too_large", f"over {MAX_WHOLE_FILE_BYTES} bytes")
+            return
+        from transforms.feeds import parse_feed
+
+        yield from parse_feed(data, prov, limits)
+        return
     if enc and enc != "utf-8-sig":
         # UTF-16/32 cannot be split on b"\n": decoded to UTF-8, then parsed as any other file.
         # Whole when it fits (a bad byte is then one dead letter for the file), streamed when
@@ -247,10 +322,17 @@ def parse_file(
 
         yield from parse_html(data, prov, limits)
     elif fmt == "xml":
-        yield _dead_file(prov, "not_a_feed", "XML document whose root is not rss/feed/rdf", data)
+        # Not rss/feed/rdf at the root, but feedparser may still read entries (a lone Atom
+        # entry, RSS 1.1): its reading, sanitised, or not_a_feed. Never the HTML path, which
+        # would glue the fields together and let escaped markup through.
+        from transforms.feeds import parse_feed
+
+        yield from parse_feed(data, prov, limits)
+    elif fmt == "text":
+        yield from parse_text(data, prov, limits)
     else:
-        yield _dead_file(prov, "unknown_format",
-                         "not JSON Lines, JSON, RSS/Atom or HTML (sniffed from content)", data)
+        yield _dead_file(prov, "unknown_format", "binary data: not JSON Lines, JSON, RSS/Atom, "
+                         "HTML or plain text (sniffed from content)", data)
 
 
 def _buffer_upto(buffered: list[bytes], rest: Iterator[bytes], limit: int
@@ -341,6 +423,38 @@ def _whole_json_value(data: bytes) -> Any:
 
 def _dead_file(prov: dict, reason: str, error: str, raw: Any = b"") -> ParseResult:
     return ParseResult(dead=dead_letter(STAGE, reason, error, raw, prov))
+
+
+# --------------------------------------------------------------------------- plain text
+
+# A text file with more C0 control characters than this share (other than tab, line and page
+# breaks) is binary that happens to decode, not an article.
+MAX_CONTROL_SHARE = 0.01
+_TEXT_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f]")
+
+
+def parse_text(data: bytes, prov: dict, limits: ParseLimits) -> Iterator[ParseResult]:
+    """A plain-text file is one article: the first non-empty line is the title, the rest the
+    body (paragraphs separated by blank lines). The encoding is detected as for JSON Lines;
+    a file whose encoding cannot be determined is `unknown_encoding`, never mojibake.
+
+    >>> [r.article["title"] for r in parse_text(b"\\n Title here \\n\\nBody one.\\n", {}, ParseLimits())]
+    ['Title here']
+    """
+    prov = dict(prov, format="text", entry=0, line=0)
+    try:
+        text, encoding = decode_bytes(data)
+    except Reject as rej:
+        yield _dead_file(prov, "unknown_encoding", rej.detail, data)
+        return
+    prov["encoding"] = encoding
+    text = text.lstrip("\ufeff")
+    if len(_TEXT_CONTROLS.findall(text)) > MAX_CONTROL_SHARE * len(text):
+        yield _dead_file(prov, "unknown_format", "control characters: binary data, not text",
+                         data)
+        return
+    title, _, body = text.lstrip(" \t\r\n\f\v").partition("\n")
+    yield make_article({"title": title, "body": body}, text, prov, limits)
 
 
 def check_limits(article: dict, limits: ParseLimits) -> None:

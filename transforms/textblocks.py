@@ -58,7 +58,8 @@ def html_to_paragraphs(fragment: str) -> list[str]:
         if masked:
             raw = _STAND_IN.sub(lambda m: chr(ord(m.group()) - _C0_STAND_IN), raw)
         text = collapse_spaces(raw)  # ASCII only: U+0085 is left for the logged repair
-        if text:
+        # A paragraph of spaces only (NBSP) shows nothing; U+0085 is mojibake for "…".
+        if any(not ch.isspace() or ch == "\x85" for ch in text):
             parts.append(text)
         current.clear()
 
