@@ -29,6 +29,7 @@ from apache_beam.metrics import Metrics
 from apache_beam.pvalue import TaggedOutput
 
 from pipeline import templates as source_templates
+from pipeline.guard import Refused, open_input, portable_path
 from pipeline.spill import (REF_BY_ID, REF_BY_URL, SpillFn, WriteRunsFn, entry_shard,
                             load_spilled, merge_runs, merged_groups, record_entry, url_key,
                             write_shard)
@@ -46,10 +47,13 @@ RESULTS_NAME = "_results.json"
 class ParseFileFn(beam.DoFn):
     """(path, relative name) -> articles, with dead letters and a per-file summary on the side."""
 
-    def __init__(self, drop: str, limits: ParseLimits, progress: bool = True) -> None:
+    def __init__(self, drop: str, limits: ParseLimits, progress: bool = True,
+                 root: str | None = None, follow_symlinks: bool = False) -> None:
         self.drop = drop
         self.limits = limits
         self.progress = progress
+        self.root = root  # files must stay inside it (pipeline/guard.py open_input)
+        self.follow_symlinks = follow_symlinks
         self.units = Metrics.counter(NAMESPACE, "read")
         self.parsed = Metrics.counter(NAMESPACE, "parse_out")
         self.dead = Metrics.counter(NAMESPACE, "parse_dead")
@@ -63,7 +67,7 @@ class ParseFileFn(beam.DoFn):
         units = articles = deads = 0
         fmt = ""
         try:
-            with FileSystems.open(path, compression_type="uncompressed") as handle:
+            with open_input(path, self.root, self.follow_symlinks) as handle:
                 for result in parse_file(name, _lines(handle), self.drop, self.limits):
                     units += 1
                     if result.article is not None:
@@ -75,6 +79,11 @@ class ParseFileFn(beam.DoFn):
                         fmt = result.dead["provenance"].get("format", fmt) or fmt
                         yield TaggedOutput(DEAD, result.dead)
                     self._tick()
+        except Refused as exc:  # not a regular file, or a link out of the drop: not read
+            units += 1
+            deads += 1
+            yield TaggedOutput(DEAD, dead_letter("parse", exc.reason, exc.detail, b"",
+                                                 {"drop": self.drop, "file": name}))
         except Exception as exc:  # noqa: BLE001 - an unreadable file is one dead letter
             units += 1
             deads += 1
@@ -190,18 +199,22 @@ def _sharded(pcoll, p, label: str, num_shards: int):
 
 def build(p: beam.Pipeline, files: list[tuple[str, str]], drop: str, staging: str,
           config: Any, num_shards: int, spill: str | None = None,
-          templates: dict | None = None) -> dict:
+          templates: dict | None = None, root: str | None = None) -> dict:
     """Add the whole job to pipeline `p`. `files` are (path, name relative to the drop);
     `spill`: a local directory for the disk shuffle (None: Beam's shuffles hold the data);
-    `templates`: per-source template learning (pipeline/templates.prepare; None: off).
+    `templates`: per-source template learning (pipeline/templates.prepare; None: off);
+    `root`: the directory input files must really be in (pipeline/guard.py `input_root`;
+    None: not checked).
 
     Returns the main PCollections (cleaned articles, dead letters, file results) for tests."""
     limits = ParseLimits.from_settings(config)
+    parse_fn = ParseFileFn(drop, limits, config.progress, root,
+                           getattr(config, "follow_symlinks", False))
     parsed = (
         p
-        | "Files" >> beam.Create(files)
-        | "Parse" >> beam.ParDo(ParseFileFn(drop, limits, config.progress)).with_outputs(
-            DEAD, FILES, main="articles")
+        # Paths that are not UTF-8 travel as bytes (Beam's string coder refuses them).
+        | "Files" >> beam.Create([(portable_path(path), name) for path, name in files])
+        | "Parse" >> beam.ParDo(parse_fn).with_outputs(DEAD, FILES, main="articles")
     )
     # Dedupe by id, then URL siblings (issue 7: an English article and its other-language
     # version at the same URL see each other). Disk shuffle: references sorted into run files

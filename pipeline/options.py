@@ -44,6 +44,10 @@ class JobConfig:
     max_paragraphs: int = 5_000
     # Hard per-page limit for HTML extraction (trafilatura can hang: trafilatura#704).
     html_timeout_s: float = 30.0
+    # Hard per-feed limit for feed parsing (docs/reliability.md: 100k attributes took 137 s).
+    feed_timeout_s: float = 30.0
+    # Read symlinks whose target is outside the drop (off: such a file is a dead letter).
+    follow_symlinks: bool = False
     # Per-record limit for every stage (0 = off); a record over it is dead-lettered.
     stage_timeout_s: float = 60.0
     # Translation (issue 6): what to do with supplied machine translations.
@@ -91,6 +95,10 @@ def add_job_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParse
     parser.add_argument("--max_article_chars", type=int, default=d.max_article_chars)
     parser.add_argument("--max_paragraphs", type=int, default=d.max_paragraphs)
     parser.add_argument("--html_timeout_s", type=float, default=d.html_timeout_s)
+    parser.add_argument("--feed_timeout_s", type=float, default=d.feed_timeout_s,
+                        help="seconds one feed may take to parse (0 = no limit, in-process)")
+    parser.add_argument("--follow_symlinks", action="store_true",
+                        help="read symlinks in the drop whose target is outside it")
     parser.add_argument("--stage_timeout_s", type=float, default=d.stage_timeout_s)
     parser.add_argument("--retranslate", choices=("auto", "never", "always"), default=d.retranslate,
                         help="re-translate supplied machine translations from their original")

@@ -47,28 +47,43 @@ def _is_remote(path: str) -> bool:
 
 
 def list_input_files(path: str) -> tuple[list[tuple[str, str]], str]:
-    """Input path -> ([(path, name relative to the drop)], drop name). Sorted, markers skipped."""
+    """Input path -> ([(path, name relative to the drop)], drop name). Sorted, markers skipped.
+
+    Every other entry is listed, whatever it is: a FIFO, a symlink (dangling, looping, or
+    to a directory) is one input unit that pipeline/guard.py `open_input` refuses with a
+    reason, never silently left out. Names are text (`display_name`: bytes that are not
+    UTF-8 are escaped); paths stay as the OS gives them."""
     from apache_beam.io.filesystems import FileSystems
+
+    from pipeline.guard import display_name
 
     if not _is_remote(path):
         if os.path.isdir(path):
             root = os.path.abspath(path)
             found = []
             for dirpath, dirnames, filenames in os.walk(root):
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith(IGNORED_PREFIXES))
-                for f in sorted(filenames):
+                # os.walk lists a symlink to a directory as a directory and does not enter it;
+                # it is listed here as a file, refused when opened.
+                links = [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
+                dirnames[:] = sorted(d for d in dirnames
+                                     if not d.startswith(IGNORED_PREFIXES) and d not in links)
+                for f in sorted(filenames + links):
                     if not f.startswith(IGNORED_PREFIXES):
                         full = os.path.join(dirpath, f)
-                        found.append((full, os.path.relpath(full, root).replace(os.sep, "/")))
-            return sorted(found, key=lambda x: x[1]), os.path.basename(root.rstrip(os.sep))
+                        found.append((full, display_name(
+                            os.path.relpath(full, root).replace(os.sep, "/"))))
+            return (sorted(found, key=lambda x: x[1]),
+                    display_name(os.path.basename(root.rstrip(os.sep))))
         if any(ch in path for ch in "*?["):
             root = os.path.dirname(path.split("*")[0].split("?")[0].split("[")[0]) or "."
-            matches = sorted(p for p in glob.glob(path, recursive=True) if os.path.isfile(p))
-            return ([(os.path.abspath(p), os.path.relpath(p, root).replace(os.sep, "/"))
-                     for p in matches], os.path.basename(os.path.abspath(root)))
-        if os.path.isfile(path):
-            return [(os.path.abspath(path), os.path.basename(path))], \
-                os.path.splitext(os.path.basename(path))[0]
+            matches = sorted(p for p in glob.glob(path, recursive=True)
+                             if os.path.islink(p) or not os.path.isdir(p))
+            return ([(os.path.abspath(p), display_name(os.path.relpath(p, root)
+                                                       .replace(os.sep, "/")))
+                     for p in matches], display_name(os.path.basename(os.path.abspath(root))))
+        if os.path.lexists(path) and not os.path.isdir(path):
+            return [(os.path.abspath(path), display_name(os.path.basename(path)))], \
+                display_name(os.path.splitext(os.path.basename(path))[0])
         raise UsageError(f"input not found: {path}")
     pattern = path if any(ch in path for ch in "*?[") else path.rstrip("/") + "/**"
     if not any(ch in path for ch in "*?[") and FileSystems.exists(path) and \
@@ -86,16 +101,23 @@ def list_input_files(path: str) -> tuple[list[tuple[str, str]], str]:
     return sorted(out, key=lambda x: x[1]), root.rsplit("/", 1)[-1]
 
 
-def fingerprint_inputs(files: list[tuple[str, str]]) -> dict:
-    """Size and sha256 of every input file: what "the same drop" means for skip-if-done."""
-    from apache_beam.io.filesystems import FileSystems
+def fingerprint_inputs(files: list[tuple[str, str]], root: str | None = None,
+                       follow_symlinks: bool = False) -> dict:
+    """Size and sha256 of every input file: what "the same drop" means for skip-if-done.
+    A file that is not read (pipeline/guard.py) is listed with the reason instead."""
+    from pipeline.guard import Refused, open_input
 
     entries = []
     total = 0
     for path, name in files:
         digest = hashlib.sha256()
         size = 0
-        with FileSystems.open(path, compression_type="uncompressed") as handle:
+        try:
+            handle = open_input(path, root, follow_symlinks)
+        except Refused as exc:
+            entries.append({"path": name, "bytes": 0, "sha256": "", "refused": exc.reason})
+            continue
+        with handle:
             while True:
                 block = handle.read(1 << 20)
                 if not block:
@@ -239,11 +261,52 @@ def run(argv: Sequence[str] | None = None, save_main_session: bool = False) -> i
         files, drop = list_input_files(config.input)
         if not files:
             raise UsageError(f"no input files in {config.input}")
+        check_output_location(config.input, config.output)
         check_output_writable(config.output)
+        lock = _lock(config.output)  # held until this process exits
     except (UsageError, storage.StorageError) as exc:
-        print(f"newsnorm: error: {exc}", file=sys.stderr)
+        print(f"newsnorm: error: {printable(str(exc))}", file=sys.stderr)
         return 2
-    return execute(config, files, drop, beam_args, DEFAULT_RUNNER)
+    try:
+        return execute(config, files, drop, beam_args, DEFAULT_RUNNER)
+    finally:
+        if lock is not None:
+            os.close(lock)
+
+
+def check_output_location(input_path: str, output: str) -> None:
+    """Refuse an output that overlaps the input, or a directory that holds anything newsnorm
+    did not write (run cleans articles/, dead_letter/ and manifest.json in it)."""
+    from pipeline.guard import foreign_entries, overlap
+
+    try:
+        output.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(f"the output path {printable(output)} is not valid UTF-8; choose "
+                         "another") from None
+    why = overlap(input_path, output)
+    if why:
+        raise UsageError(f"{why} ({input_path} -> {output}); write the output elsewhere")
+    foreign = foreign_entries(output)
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+        raise UsageError(f"{output} is not empty and not a newsnorm output (it holds {shown}); "
+                         "newsnorm only replaces its own outputs: use an empty or new directory")
+
+
+def _lock(output: str) -> int | None:
+    from pipeline.guard import OutputLocked, lock_output
+
+    try:
+        return lock_output(output)
+    except OutputLocked as exc:
+        raise UsageError(str(exc)) from None
+
+
+def printable(text: str) -> str:
+    from pipeline.guard import printable as _printable
+
+    return _printable(text)
 
 
 def execute(config, files, drop: str, beam_args: list[str], default_runner: str) -> int:
@@ -255,8 +318,10 @@ def execute(config, files, drop: str, beam_args: list[str], default_runner: str)
     from pipeline import templates as source_templates
 
     started = time.time()
-    inputs = fingerprint_inputs(files)
-    inputs["path"] = config.input
+    from pipeline.guard import display_name, input_root
+
+    inputs = fingerprint_inputs(files, input_root(config.input), config.follow_symlinks)
+    inputs["path"] = display_name(config.input)
     inputs["drop"] = drop
     version = _version()
     try:
@@ -272,7 +337,8 @@ def execute(config, files, drop: str, beam_args: list[str], default_runner: str)
             and (previous.get("templates") or {}).get("digest_after", "")
             == tstate["digest"]
             and not manifest.verify(config.output)):
-        print(f"newsnorm: {drop} is already done in {config.output} (same input, same config); "
+        print(f"newsnorm: {printable(drop)} is already done in {printable(config.output)} "
+              "(same input, same config); "
               "nothing to do. Use --force to run it again.", file=sys.stderr)
         _clear(config.output, STAGING_DIR)  # leftovers of a killed run (staging, spill files)
         _summary(previous, config.output, 0.0, skipped=True)
@@ -299,7 +365,8 @@ def execute(config, files, drop: str, beam_args: list[str], default_runner: str)
         log.info("shuffle: %s", f"on disk in {spill}" if spill else "in Beam")
     try:
         with beam.Pipeline(options=options) as p:
-            graph.build(p, files, drop, staging, config, num_shards, spill, tstate)
+            graph.build(p, files, drop, staging, config, num_shards, spill, tstate,
+                        input_root(config.input))
         result = p.result
     except Exception as exc:  # noqa: BLE001 - told in one line; the traceback follows if new
         untouched = f"nothing was published ({config.output} keeps what it had)"
@@ -332,7 +399,8 @@ def execute(config, files, drop: str, beam_args: list[str], default_runner: str)
                 "beam_args": list(beam_args), "num_shards": num_shards,
                 "started": _iso(started), "finished": _iso(finished),
                 "seconds": round(finished - started, 3)}
-    cfg = {k: v for k, v in asdict(config).items()}
+    # Paths as text: a path that is not UTF-8 is shown escaped (pipeline/guard.py).
+    cfg = {k: display_name(v) if isinstance(v, str) else v for k, v in asdict(config).items()}
     cfg["fingerprint"] = config.fingerprint()
     stages = _stage_metrics(result)
     extra_files = []
@@ -404,7 +472,7 @@ def _summary(doc: dict, out: str, seconds: float, skipped: bool = False) -> None
     c = doc["counts"]
     lines = [
         "",
-        f"newsnorm: drop {doc['input'].get('drop', '')!r} -> {out}"
+        f"newsnorm: drop {doc['input'].get('drop', '')!r} -> {printable(out)}"
         + ("  (already done, skipped)" if skipped else ""),
         f"  read {c['read']}   written {c['written']}   dead-lettered {c['dead_lettered']}   "
         + ("counts reconcile" if c["reconciled"] else "COUNTS DO NOT RECONCILE"),

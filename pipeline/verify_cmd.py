@@ -18,6 +18,7 @@ def run(argv: Sequence[str] | None = None) -> int:
                              "unit is in the output exactly once")
     args, beam_args = parser.parse_known_args(argv)
     from pipeline import storage
+    from pipeline.guard import printable
     from pipeline.manifest import load, verify
 
     try:
@@ -25,16 +26,19 @@ def run(argv: Sequence[str] | None = None) -> int:
                              storage.set_filesystem_options(beam_args))
         problems = verify(args.output, args.input)
     except Exception as exc:  # noqa: BLE001 - e.g. --input not found: one line, not a traceback
-        print(f"newsnorm verify: error: {exc}", file=sys.stderr)
+        print(f"newsnorm verify: error: {printable(str(exc))}", file=sys.stderr)
         return 2
     if problems:
         for p in problems:
-            print(f"FAIL {p}", file=sys.stderr)
-        print(f"newsnorm verify: {len(problems)} problem(s) in {args.output}", file=sys.stderr)
+            # File names come from the drop: escaped, so a crafted name cannot drive the
+            # terminal (set its title, move the cursor, hide a line).
+            print(f"FAIL {printable(p)}", file=sys.stderr)
+        print(f"newsnorm verify: {len(problems)} problem(s) in {printable(args.output)}",
+              file=sys.stderr)
         return 1
     c = load(args.output)["counts"]
-    against = f", checked against the input {args.input}" if args.input else ""
-    print(f"OK {args.output}: read {c['read']} = written {c['written']} + dead-lettered "
+    against = f", checked against the input {printable(args.input)}" if args.input else ""
+    print(f"OK {printable(args.output)}: read {c['read']} = written {c['written']} + dead-lettered "
           f"{c['dead_lettered']}; every input unit accounted for exactly once{against}; "
           "every listed file present with its size and sha256")
     return 0

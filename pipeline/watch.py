@@ -214,11 +214,22 @@ def write_json_atomic(path: str, doc: dict) -> None:
     """temp file + fsync + os.replace + fsync of the directory: a reader (or a watcher that
     restarts after a crash or power loss) sees the old entry or the new one, never half."""
     tmp = f"{path}.tmp.{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(doc, fh, ensure_ascii=False, indent=1, sort_keys=True)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        data = json.dumps(doc, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
+    except UnicodeEncodeError:
+        # A drop name that is not UTF-8 (its bytes held as lone surrogates): escaped in the
+        # JSON, so it reads back as the same name.
+        data = json.dumps(doc, ensure_ascii=True, indent=1, sort_keys=True).encode("ascii")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
     dfd = os.open(os.path.dirname(path) or ".", os.O_RDONLY)
     try:
         os.fsync(dfd)
@@ -431,11 +442,18 @@ class Watcher:
 
     def run_command(self, entry: dict) -> list[str]:
         return [sys.executable, "-m", "pipeline.cli", "run", "--input", entry["path"],
-                "--output", os.path.join(self.cfg.output, entry["drop"]), *self.cfg.run_args]
+                "--output", self.output_of(entry["drop"]), *self.cfg.run_args]
+
+    def output_of(self, name: str) -> str:
+        """OUT/<drop>; a drop name that is not UTF-8 gets its bad bytes escaped there (the
+        run's output paths travel through Beam as text)."""
+        from pipeline.guard import display_name
+
+        return os.path.join(self.cfg.output, display_name(name))
 
     def process(self, entry: dict) -> None:
         name = entry["drop"]
-        out = os.path.join(self.cfg.output, name)
+        out = self.output_of(name)
         attempt = {"attempt": len(entry["attempts"]) + 1, "started": self.clock(), "pid": os.getpid()}
         entry["attempts"].append(attempt)
         entry.pop("next_retry", None)
@@ -443,7 +461,7 @@ class Watcher:
         cmd = self.run_command(entry)
         with open(self.ledger.log_path(name), "ab") as logf:
             logf.write(f"\n=== attempt {attempt['attempt']} {time.ctime()}: "
-                       f"{' '.join(cmd)}\n".encode())
+                       f"{' '.join(cmd)}\n".encode("utf-8", "surrogateescape"))
             logf.flush()
             rc, text = self.run_child(cmd, logf, entry)
         err = last_error_line(text)
