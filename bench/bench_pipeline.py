@@ -127,7 +127,29 @@ def loop_baseline(drop: Path) -> float:
     return time.perf_counter() - t0
 
 
-PARTS = ("overhead", "scaling", "memory", "growth")
+def audit_cost(drop: Path, rounds: int = 3) -> tuple[float, float]:
+    """Plain-loop time with the number audit and with it switched off (check_recovery and the
+    ledger stubbed), alternated round by round so drift on a shared machine hits both."""
+    from transforms import audit
+
+    def cpu() -> float:  # CPU seconds of this process: on a busy 2-core machine wall is noise
+        t0 = time.process_time()
+        loop_baseline(drop)
+        return time.process_time() - t0
+
+    real = audit.check_recovery, audit.ledger
+    with_audit, without = [], []
+    for _ in range(rounds):
+        with_audit.append(cpu())
+        audit.check_recovery, audit.ledger = (lambda *a, **k: None), (lambda *a, **k: [])
+        try:
+            without.append(cpu())
+        finally:
+            audit.check_recovery, audit.ledger = real
+    return min(with_audit), min(without)
+
+
+PARTS = ("overhead", "scaling", "memory", "growth", "audit")
 
 
 def main(argv=None) -> int:
@@ -185,6 +207,11 @@ def _measure(tmp: Path, n: int, sizes: list[int], parts: set[str]) -> None:
               f"({pipe['wall']:.1f} s) vs --shuffle beam {beam_shuffle['peak_mb']:.0f} MB "
               f"({beam_shuffle['wall']:.1f} s); other processes used "
               f"{beam_shuffle['others_cpu_s']:.1f} CPU-s")
+    if "audit" in parts:
+        with_s, without_s = audit_cost(drop)
+        print(f"audit, {n} articles, plain loop CPU s (best of 3, rounds alternated): with the number "
+              f"audit {with_s:.2f} s, without {without_s:.2f} s -> +{100 * (with_s / without_s - 1):.1f}% "
+              f"(goal <= 5%)")
     if "growth" in parts:
         print("growth: size, wall s, s per 1k articles, peak RSS MB (process tree), others CPU-s")
         peaks = []

@@ -122,6 +122,10 @@ def _absorb_digit_groups(text: str, d: Damage) -> None:
     d.start, d.end, d.text = start, end, text[start:end]
 
 
+# One cheap pass first: every damage shape contains one of these (most texts have none).
+_ANY_DAMAGE = re.compile(r"<|&lt;|__|\{\{|\u2047|\uFF5F|[,.]\d{3}")
+
+
 def find_damage(text: str) -> list[Damage]:
     """Damaged tokens in English text, in order, not overlapping.
 
@@ -138,6 +142,8 @@ def find_damage(text: str) -> list[Damage]:
     >>> [d.text for d in find_damage("on November <> 100 people")]  # safe: fits only "X 100"
     ['<> 100']
     """
+    if not _ANY_DAMAGE.search(text):
+        return []
     found: list[Damage] = []
     for m in _PLACEHOLDER.finditer(text):
         if re.search(_HOLE, m.group()):

@@ -362,7 +362,7 @@ def _find_words(text: str, taken: list[tuple[int, int]]) -> list[NumberMention]:
     return out
 
 
-def find_numbers(text: str, lang: str = "") -> list[NumberMention]:
+def find_numbers(text: str, lang: str = "", words: bool = True) -> list[NumberMention]:
     """Every number in `text`, in order. `lang` ("en", "fr", "ar" or "") sets how separators read.
 
     >>> [(m.text, str(m.value), m.kind) for m in find_numbers("more than 30,000 dead and 2.5%")]
@@ -419,10 +419,12 @@ def find_numbers(text: str, lang: str = "") -> list[NumberMention]:
         if kind == "ordinal":
             end = m.end("ord")
         mentions.append(NumberMention(m.start(), end, text[m.start():end], value, kind, alts))
-    taken = [(x.start, x.end) for x in mentions]
-    mentions.extend(_find_ar_ordinals(text, taken))
-    taken = [(x.start, x.end) for x in mentions]
-    mentions.extend(_find_words(text, taken))
+    if words and _ARABIC_LETTER.search(text):
+        taken = [(x.start, x.end) for x in mentions]
+        mentions.extend(_find_ar_ordinals(text, taken))
+    if words:  # number words too (False: digits only, for checks that follow digits)
+        taken = [(x.start, x.end) for x in mentions]
+        mentions.extend(_find_words(text, taken))
     mentions.sort(key=lambda x: x.start)
     return _range_scales(text, [_with_half(text, m) for m in mentions])
 
@@ -494,6 +496,7 @@ def _with_half(text: str, m: NumberMention) -> NumberMention:
 
 # Arabic ordinals, with the article and either gender: "الخامس"/"الخامسة" (5th); teens with
 # "عشر"/"عشرة" ("الخامسة عشرة" 15th) and tens joined by و ("السابع والعشرين" 27th).
+_ARABIC_LETTER = re.compile("[\u0620-\u064A]")
 _AR_ORDINALS = {_ar_key(k): v for k, v in (
     ("الأول", 1), ("الحادي", 1), ("الثاني", 2), ("الثالث", 3), ("الرابع", 4), ("الخامس", 5),
     ("السادس", 6), ("السابع", 7), ("الثامن", 8), ("التاسع", 9), ("العاشر", 10))}
