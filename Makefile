@@ -24,7 +24,7 @@ test: install
 
 # The slow tier (tests marked @pytest.mark.slow); CI runs it after `make test`.
 test-slow: install
-	$(BIN)/pip install --quiet -e '.[test,storage-test]'
+	$(BIN)/pip install --quiet -e '.[test,storage-test,dask]'  # test_cluster.py runs a Dask cluster
 	$(BIN)/python -m pytest -m slow; rc=$$?; [ $$rc -eq 5 ] && echo "no slow test selected" && rc=0; exit $$rc
 
 # Quality gates on ../shared/eval: each prints its scores and floors, and fails below a floor.

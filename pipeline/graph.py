@@ -30,6 +30,7 @@ from apache_beam.pvalue import TaggedOutput
 
 from pipeline import templates as source_templates
 from pipeline.guard import Refused, open_input, portable_path
+from pipeline.outputs import SplitOutputs
 from pipeline.spill import (REF_BY_ID, REF_BY_URL, SpillFn, WriteRunsFn, entry_shard,
                             load_spilled, merge_runs, merged_groups, record_entry, url_key,
                             write_shard)
@@ -214,7 +215,7 @@ def build(p: beam.Pipeline, files: list[tuple[str, str]], drop: str, staging: st
         p
         # Paths that are not UTF-8 travel as bytes (Beam's string coder refuses them).
         | "Files" >> beam.Create([(portable_path(path), name) for path, name in files])
-        | "Parse" >> beam.ParDo(parse_fn).with_outputs(DEAD, FILES, main="articles")
+        | "Parse" >> SplitOutputs(parse_fn, DEAD, FILES, main="articles")
     )
     # Dedupe by id, then URL siblings (issue 7: an English article and its other-language
     # version at the same URL see each other). Disk shuffle: references sorted into run files
@@ -233,7 +234,7 @@ def build(p: beam.Pipeline, files: list[tuple[str, str]], drop: str, staging: st
             | "Key by id" >> beam.Map(lambda a: (a["id"], a))
             | "Group by id" >> beam.GroupByKey()
         )
-    deduped = by_id | "Dedupe" >> beam.ParDo(DedupeFn(load)).with_outputs(DEAD, main="articles")
+    deduped = by_id | "Dedupe" >> SplitOutputs(DedupeFn(load), DEAD, main="articles")
     if spill:
         by_url = deduped.articles | _GroupedOnDisk(spill, REF_BY_URL, "url")
     else:
@@ -263,9 +264,12 @@ def build(p: beam.Pipeline, files: list[tuple[str, str]], drop: str, staging: st
             _sharded(keyed | f"Flatten {kind}" >> beam.Flatten(), p, kind, num_shards)
             | f"Write {kind}" >> beam.ParDo(WriteShardFn(staging, kind, num_shards, bool(spill))))
     results = (*written, parsed[FILES]) | "All results" >> beam.Flatten()
+    # One group under one key, not combiners.ToList: ToList injects its default through a side
+    # input, which Beam's DaskRunner computes again inside a task (deploy/dask.md).
     (
         results
-        | "Collect" >> beam.combiners.ToList()
-        | "Write results" >> beam.Map(write_results, staging)
+        | "Key results" >> beam.Map(lambda r: (0, r))
+        | "Collect" >> beam.GroupByKey()
+        | "Write results" >> beam.MapTuple(lambda _, rs: write_results(list(rs), staging))
     )
     return {"articles": cleaned, "dead": dead, "results": results}

@@ -71,12 +71,18 @@ class JobConfig:
     # run). The store's digest is in the manifest and in what makes a drop "done".
     templates: str = "read"
     templates_store: str = ""
+    # Batched stages (translate) get batches of several records from Beam's BatchElements.
+    # Not a flag: pipeline/run.py turns it off on DaskRunner, which drops whatever a DoFn emits
+    # from finish_bundle, where BatchElements emits each bundle's last batch (deploy/dask.md);
+    # each record is then its own batch. Same files, fewer sentences per model call.
+    batch_records: bool = True
 
     def fingerprint(self) -> str:
         """What decides the content of the outputs (not where they go, not --force)."""
         keep = {k: v for k, v in dataclasses.asdict(self).items()
                 if k not in ("input", "output", "force", "progress", "report", "models_dir",
-                             "translate_threads", "shuffle", "templates_store")}
+                             "translate_threads", "shuffle", "templates_store",
+                             "batch_records")}
         return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:16]
 
 

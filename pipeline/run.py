@@ -8,6 +8,7 @@ output or no manifest at all, never a manifest beside a partial output.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import glob
 import hashlib
@@ -246,6 +247,36 @@ def publish(staging: str, out: str, results: list[dict]) -> None:
         FileSystems.rename(srcs, dsts)
 
 
+DASK_RUNNER = "apache_beam.runners.dask.dask_runner.DaskRunner"
+
+
+def runner_aliases(beam_args: Sequence[str]) -> list[str]:
+    """`--runner dask` -> Beam's DaskRunner (which Beam only knows by its full path), and
+    `--dask_address A` -> `--dask_client_address=A`; everything else as given.
+
+    >>> runner_aliases(["--runner", "dask", "--dask_address=tcp://127.0.0.1:8786", "--x=1"])
+    ['--runner=apache_beam.runners.dask.dask_runner.DaskRunner', \
+'--dask_client_address=tcp://127.0.0.1:8786', '--x=1']
+    """
+    out: list[str] = []
+    args = list(beam_args)
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        name, eq, value = arg.partition("=")
+        if name in ("--runner", "--dask_address") and not eq and i + 1 < len(args):
+            value, i = args[i + 1], i + 1
+        if name == "--runner" and value.lower() in ("dask", "daskrunner"):
+            arg = f"--runner={DASK_RUNNER}"
+        elif name == "--dask_address":
+            arg = f"--dask_client_address={value}"
+        elif name == "--runner":
+            arg = f"--runner={value}"
+        out.append(arg)
+        i += 1
+    return out
+
+
 def run(argv: Sequence[str] | None = None, save_main_session: bool = False) -> int:
     from pipeline.options import DEFAULT_RUNNER, build_parser, config_from_args
 
@@ -253,6 +284,7 @@ def run(argv: Sequence[str] | None = None, save_main_session: bool = False) -> i
 
     parser = build_parser()
     args, beam_args = parser.parse_known_args(argv)
+    beam_args = runner_aliases(beam_args)
     config = config_from_args(args)
     try:
         # Bucket, credentials and extra first: one line each, before Beam starts.
@@ -354,6 +386,8 @@ def execute(config, files, drop: str, beam_args: list[str], default_runner: str)
     if not std.runner:
         std.runner = default_runner
     runner = std.runner if isinstance(std.runner, str) else type(std.runner).__name__
+    if runner.rsplit(".", 1)[-1] == "DaskRunner":
+        config = dataclasses.replace(config, batch_records=False)  # options.py says why
     try:
         spill = spill_dir(config, runner, staging)
     except UsageError as exc:

@@ -22,6 +22,7 @@ from apache_beam.metrics import Metrics
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult, RunInference
 from apache_beam.pvalue import TaggedOutput
 
+from pipeline.outputs import SplitOutputs
 from transforms.record import Reject, article_as_raw, dead_letter
 
 DEAD = "dead"
@@ -251,6 +252,11 @@ class StageModelHandler(ModelHandler):
     def batch_elements_kwargs(self):
         return dict(getattr(build_stage(self.name, self.config), "batch_kwargs", {}))
 
+    def should_skip_batching(self) -> bool:
+        # Without BatchElements the input must already be batches: apply_stages makes each
+        # record a batch of one.
+        return not getattr(self.config, "batch_records", True)
+
     def get_num_bytes(self, batch: Sequence[dict]) -> int:
         # The default pickles the whole batch once more only to measure it.
         return sum(len(a.get("body") or "") + len(a.get("title") or "") for a in batch)
@@ -297,12 +303,13 @@ def apply_stages(articles, config: Any, names: Sequence[str] = STAGE_ORDER):
     for name in names:
         probe = build_stage(name, config)
         if getattr(probe, "batched", False):
-            inferred = current | name >> RunInference(StageModelHandler(name, config))
-            outs = inferred | f"Split {name}" >> beam.ParDo(_SplitOutcomes()).with_outputs(
-                DEAD, main="main")
+            handler = StageModelHandler(name, config)
+            if handler.should_skip_batching():
+                current = current | f"Batches of one {name}" >> beam.Map(lambda a: [a])
+            inferred = current | name >> RunInference(handler)
+            outs = inferred | f"Split {name}" >> SplitOutputs(_SplitOutcomes(), DEAD, main="main")
         else:
-            outs = current | name >> beam.ParDo(StageFn(name, config)).with_outputs(
-                DEAD, main="main")
+            outs = current | name >> SplitOutputs(StageFn(name, config), DEAD, main="main")
         current = outs.main
         deads.append(outs[DEAD])
     return current, deads
