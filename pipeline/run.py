@@ -247,15 +247,18 @@ def publish(staging: str, out: str, results: list[dict]) -> None:
         FileSystems.rename(srcs, dsts)
 
 
-DASK_RUNNER = "apache_beam.runners.dask.dask_runner.DaskRunner"
+# Beam's DaskRunner with every sink computed (pipeline/dask_runner.py says why); Beam knows its
+# own DaskRunner only by the full path, so `--runner dask`, `DaskRunner` and that path map here.
+DASK_RUNNER = "pipeline.dask_runner.AllSinksDaskRunner"
+DASK_NAMES = ("dask", "daskrunner", "apache_beam.runners.dask.dask_runner.daskrunner")
 
 
 def runner_aliases(beam_args: Sequence[str]) -> list[str]:
-    """`--runner dask` -> Beam's DaskRunner (which Beam only knows by its full path), and
-    `--dask_address A` -> `--dask_client_address=A`; everything else as given.
+    """`--runner dask` -> our DaskRunner, `--dask_address A` -> `--dask_client_address=A`;
+    everything else as given.
 
     >>> runner_aliases(["--runner", "dask", "--dask_address=tcp://127.0.0.1:8786", "--x=1"])
-    ['--runner=apache_beam.runners.dask.dask_runner.DaskRunner', \
+    ['--runner=pipeline.dask_runner.AllSinksDaskRunner', \
 '--dask_client_address=tcp://127.0.0.1:8786', '--x=1']
     """
     out: list[str] = []
@@ -266,7 +269,7 @@ def runner_aliases(beam_args: Sequence[str]) -> list[str]:
         name, eq, value = arg.partition("=")
         if name in ("--runner", "--dask_address") and not eq and i + 1 < len(args):
             value, i = args[i + 1], i + 1
-        if name == "--runner" and value.lower() in ("dask", "daskrunner"):
+        if name == "--runner" and value.lower() in DASK_NAMES:
             arg = f"--runner={DASK_RUNNER}"
         elif name == "--dask_address":
             arg = f"--dask_client_address={value}"
@@ -386,7 +389,7 @@ def execute(config, files, drop: str, beam_args: list[str], default_runner: str)
     if not std.runner:
         std.runner = default_runner
     runner = std.runner if isinstance(std.runner, str) else type(std.runner).__name__
-    if runner.rsplit(".", 1)[-1] == "DaskRunner":
+    if runner.endswith("DaskRunner"):
         config = dataclasses.replace(config, batch_records=False)  # options.py says why
     try:
         spill = spill_dir(config, runner, staging)

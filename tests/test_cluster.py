@@ -278,6 +278,9 @@ def test_dask_cluster_writes_the_same_files(tmp_path, relative_models, dask_sche
     manifest = check_complete(tmp_path / "dask", EXAMPLE_DROP)
     assert manifest["run"]["runner"].endswith("DaskRunner")
     assert manifest["counts"]["by_status"].get("translated", 0) >= 1
+    # The template-counts branch (a sink that feeds no other) ran too.
+    reference = json.loads((tmp_path / "ref" / "manifest.json").read_text())
+    assert manifest["templates"]["sources"] == reference["templates"]["sources"] != {}
     with capsys.disabled():
         print(f"\n[dask.distributed, 2 worker processes] example drop: driver wall {wall:.1f} s "
               f"(cluster already up)")
@@ -288,15 +291,21 @@ def test_dask_cluster_writes_the_same_files(tmp_path, relative_models, dask_sche
 # fixes it; then the matching workaround in our graph can go.
 
 
-def _run_on_dask(address: str, build) -> None:
+BEAM_DASK = "apache_beam.runners.dask.dask_runner.DaskRunner"
+
+
+def _run_on_dask(address: str, build, runner: str = BEAM_DASK) -> None:
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    from pipeline.run import DASK_RUNNER
-
-    with beam.Pipeline(options=PipelineOptions([f"--runner={DASK_RUNNER}",
-                                                f"--dask_client_address={address}"])) as p:
-        build(p)
+    p = beam.Pipeline(options=PipelineOptions([f"--runner={runner}",
+                                               f"--dask_client_address={address}"]))
+    build(p)
+    result = p.run()
+    try:
+        result.wait_until_finish()
+    finally:
+        result.client.close()  # Beam's DaskRunner leaves it open
 
 
 def _file_sink(directory: Path):
@@ -354,3 +363,34 @@ def test_dask_runner_finalises_write_to_text(tmp_path, dask_scheduler):
                  | beam.io.WriteToText(str(tmp_path / "t"), file_name_suffix=".txt"))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t-00000-of-00001.txt"]
     assert sorted((tmp_path / "t-00000-of-00001.txt").read_text().split()) == ["a", "b"]
+
+
+def _two_sinks(directory: Path):
+    import apache_beam as beam
+
+    def build(p):
+        nums = p | beam.Create([1, 2])
+        nums | "first" >> beam.Map(lambda x: ("first", x)) | "sink 1" >> beam.Map(
+            _file_sink(directory))
+        nums | "last" >> beam.Map(lambda x: ("last", x)) | "sink 2" >> beam.Map(
+            _file_sink(directory))
+    return build
+
+
+TWO_SINKS = ["('first', 1)", "('first', 2)", "('last', 1)", "('last', 2)"]
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.xfail(strict=True, reason="Beam 2.77 DaskRunner computes only the last transform's "
+                   "bag; other sinks never run (deploy/dask.md)", raises=AssertionError)
+def test_dask_runner_runs_every_sink(tmp_path, dask_scheduler):
+    _run_on_dask(dask_scheduler, _two_sinks(tmp_path))
+    assert _sunk(tmp_path) == TWO_SINKS  # Beam 2.77 on Dask: only the 'last' pair
+
+
+@pytest.mark.timeout(300)
+def test_our_dask_runner_runs_every_sink(tmp_path, dask_scheduler):
+    from pipeline.run import DASK_RUNNER
+
+    _run_on_dask(dask_scheduler, _two_sinks(tmp_path), DASK_RUNNER)
+    assert _sunk(tmp_path) == TWO_SINKS
