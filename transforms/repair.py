@@ -149,7 +149,19 @@ class Stage(_Base):
             article[field_name] = text
             article["repairs"].extend(steps)
             new_flags.extend(flags)
-        choices = names_mod.choose_spellings([article["title"], article["body"]], self.gazetteer)
+        originals = [article.get("original_title") or "", article.get("original_body") or ""]
+        review = names_mod.review_names([article["title"], article["body"]], self.gazetteer,
+                                        originals)
+        fields = ("title", "body")
+        for flag in review.inconsistencies:
+            # Kept as written, each mention logged (a no-op step) with the spellings seen.
+            for i, s, e, spelling in flag.spans:
+                article["repairs"].append(make_step(
+                    STAGE, "consistent_name_spelling", flag.flag, fields[i], article[fields[i]],
+                    s, e, spelling, method="flag",
+                    evidence=f"spellings {' / '.join(flag.variants)} kept: {flag.reason}"))
+            new_flags.append(flag.flag)
+        choices = review.choices
         for field_name in ("title", "body"):
             edits = [(s, e, rep, {"kind": "name_spelling", "evidence": c.evidence,
                                   "method": c.rule, "confidence": 0.8,
