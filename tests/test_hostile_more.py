@@ -403,3 +403,50 @@ def test_10_second_run_on_a_locked_output_fails_at_once(drop_dir, tmp_path):
         assert sorted(os.listdir(out)) == []  # nothing cleaned, nothing staged
     finally:
         os.close(fd)
+
+
+# --------------------------------------------------------------------------- 7. feeds bounded
+
+
+def _feed(items: int = 1, item_attrs: bytes = b"", root_attrs: bytes = b"") -> bytes:
+    body = b"".join(b"<item" + item_attrs + b"><title>Title %d</title><link>https://x.test/%d"
+                    b"</link><description>Text %d.</description></item>" % (i, i, i)
+                    for i in range(items))
+    return (b'<?xml version="1.0"?><rss version="2.0"' + root_attrs + b"><channel><title>f"
+            b"</title>" + body + b"</channel></rss>")
+
+
+@pytest.mark.parametrize("what", ["attributes", "namespaces"])
+def test_7_attribute_flood_is_refused_before_parsing(what):
+    """40k attributes took 62 s to parse (quadratic); now one dead letter in milliseconds."""
+    import time
+
+    if what == "attributes":
+        data = _feed(item_attrs=b" " + b" ".join(b'a%d="x"' % i for i in range(40_000)))
+    else:
+        data = _feed(root_attrs=b" " + b" ".join(b'xmlns:n%d="http://n.test/%d"' % (i, i)
+                                                  for i in range(100_000)))
+    start = time.monotonic()
+    (result,) = _parse("flood.xml", data, lines=False)
+    assert time.monotonic() - start < 5
+    assert result.dead["reason"] == "too_many_attributes"
+
+
+def test_7_attributes_at_the_cap_are_parsed():
+    from transforms.feeds import MAX_ATTRIBUTES_PER_ELEMENT
+
+    attrs = b" " + b" ".join(b'a%d="x"' % i for i in range(MAX_ATTRIBUTES_PER_ELEMENT))
+    results = _parse("cap.xml", _feed(items=2, item_attrs=attrs), lines=False)
+    assert _reasons(results) == ["article", "article"]
+
+
+def test_7_feed_over_its_time_limit_is_a_dead_letter():
+    data = _feed(items=3000)
+    slow = ParseLimits(feed_timeout_s=0.05)
+    (result,) = _parse("big.xml", data, lines=False, limits=slow)
+    assert result.dead["reason"] == "feed_timeout" and "feed_timeout_s=0.05" in \
+        result.dead["error"]
+    results = _parse("big.xml", data, lines=False)  # the default limit: every entry
+    assert _reasons(results) == ["article"] * 3000
+    inline = _parse("big.xml", data, lines=False, limits=ParseLimits(feed_timeout_s=0))
+    assert [r.article["id"] for r in inline] == [r.article["id"] for r in results]

@@ -177,7 +177,7 @@ def _warm_up() -> None:
 
 def _serve(conn_in, conn_out, analyse: Callable[[bytes], tuple[str, object]]) -> None:  # noqa: ANN001
     try:
-        _warm_up()
+        getattr(analyse, "warm_up", _warm_up)()  # imports paid before the first clock starts
         conn_out.send(("ready", None))
     except Exception as exc:  # noqa: BLE001
         conn_out.send(("error", f"{type(exc).__name__}: {exc}"[:2000]))
@@ -311,15 +311,25 @@ class ExtractorPool:
             worker.kill()
 
 
-_POOL: ExtractorPool | None = None
+_POOLS: dict[str, ExtractorPool] = {}
+_POOLS_LOCK = threading.Lock()
 
 
-def _pool() -> ExtractorPool:
-    global _POOL
-    if _POOL is None:
-        _POOL = ExtractorPool()
-        atexit.register(_POOL.close)
-    return _POOL
+def _pool(analyse: Callable = analyse_page) -> ExtractorPool:
+    """The process-wide pool of workers running `analyse` (pages here; feeds use it too)."""
+    with _POOLS_LOCK:
+        name = _target_name(analyse)
+        if name not in _POOLS:
+            _POOLS[name] = ExtractorPool(analyse)
+            atexit.register(_POOLS[name].close)
+        return _POOLS[name]
+
+
+def run_with_limit(analyse: Callable, job, timeout_s: float,
+                   pool: ExtractorPool | None = None):
+    """`analyse(job)` in a worker process, killed after `timeout_s` (ExtractionTimeout); a
+    worker that dies gives ExtractionCrashed."""
+    return (pool or _pool(analyse)).run(job, timeout_s)
 
 
 def analyse_with_limit(data: bytes, timeout_s: float,
@@ -327,7 +337,7 @@ def analyse_with_limit(data: bytes, timeout_s: float,
     """analyse_page under a hard time limit (<= 0: in-process, no limit)."""
     if timeout_s <= 0:
         return (pool.analyse if pool else analyse_page)(data)
-    return (pool or _pool()).run(data, timeout_s)
+    return run_with_limit(analyse_page, data, timeout_s, pool)
 
 
 def parse_html(data: bytes, prov: dict, limits: ParseLimits,

@@ -38,6 +38,7 @@ class ParseLimits:
     max_article_chars: int = 2_000_000
     max_paragraphs: int = 5_000
     html_timeout_s: float = 30.0
+    feed_timeout_s: float = 30.0
 
     @classmethod
     def from_settings(cls, settings: Any) -> "ParseLimits":
@@ -54,7 +55,7 @@ class ParseLimits:
             return getattr(settings, name, default)
 
         return cls(**{f: get(f) for f in ("max_article_chars", "max_paragraphs",
-                                           "html_timeout_s")})
+                                           "html_timeout_s", "feed_timeout_s")})
 
 
 @dataclass
