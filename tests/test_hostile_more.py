@@ -450,3 +450,39 @@ def test_7_feed_over_its_time_limit_is_a_dead_letter():
     assert _reasons(results) == ["article"] * 3000
     inline = _parse("big.xml", data, lines=False, limits=ParseLimits(feed_timeout_s=0))
     assert [r.article["id"] for r in inline] == [r.article["id"] for r in results]
+
+
+# --------------------------------------------------------------------------- 3. deep HTML
+
+PARAS = "".join(f"<p>Paragraph {i} says what happened in the valley after the floods receded "
+                "on Monday, and what the council plans next.</p>" for i in range(6))
+
+
+def _page(depth: int, before: bool = False) -> bytes:
+    chain = "<div>" * depth + "</div>" * depth
+    body = (chain + "<article><h1>Floods recede in the valley</h1>" + PARAS + "</article>"
+            if not before else "<article><h1>Floods recede in the valley</h1>" + chain + PARAS
+            + "</article>")
+    return ("<!DOCTYPE html><html><head><title>Floods recede in the valley</title></head><body>"
+            + body + "</body></html>").encode()
+
+
+@pytest.mark.parametrize("depth", [300, 2000])
+@pytest.mark.parametrize("before", [False, True], ids=["chain-first", "chain-after-headline"])
+def test_3_html_deeper_than_the_parser_is_a_dead_letter(depth, before):
+    """The parser drops everything after 256 levels: the page came out as its headline with
+    the headline as body, and no flag."""
+    (result,) = _parse("deep.html", _page(depth, before), lines=False)
+    assert result.dead is not None and result.dead["reason"] == "too_deep", result.article
+
+
+def test_3_html_under_the_limit_keeps_its_text():
+    (result,) = _parse("ok.html", _page(200), lines=False)
+    assert "Paragraph 5 says" in result.article["body"]
+
+
+def test_3_headline_only_extraction_is_no_article_text():
+    from transforms.html_page import only_headline
+
+    assert only_headline({"title": "Floods recede", "body": ["Floods recede"]})
+    assert not only_headline({"title": "", "body": ["Text"]})

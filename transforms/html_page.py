@@ -133,19 +133,62 @@ def listing_evidence(blocks: list[str], paragraphs: list[str]) -> tuple[int, flo
     return len(hit), (covered / total if total else 0.0)
 
 
+# libxml2's HTML parser (lxml 6.x) builds at most this many levels and silently drops
+# everything after an element nested deeper: a page whose article sits after a 300-deep
+# <div> chain came out as its headline only (issue 21). Measured: 254 nested divs inside
+# <html><body> (256 levels) keep the text after them, 255 lose it; a tree this deep may
+# have lost text, so it is refused.
+HTML_PARSER_MAX_DEPTH = 256
+
+
+def tree_depth(root) -> int:  # noqa: ANN001 - lxml element
+    """Levels of the element tree (the root is 1), without recursion.
+
+    >>> import lxml.html
+    >>> tree_depth(lxml.html.fromstring("<div><p><b>x</b></p></div>"))
+    3
+    """
+    best, stack = 0, [(root, 1)]
+    while stack:
+        el, depth = stack.pop()
+        best = max(best, depth)
+        stack.extend((child, depth + 1) for child in el)
+    return best
+
+
+def only_headline(fields: dict) -> bool:
+    """True when the extracted body is nothing but the title (what trafilatura returns when
+    it could not read the article): no article text, not an article with its title as body.
+
+    >>> only_headline({"title": "Floods recede", "body": ["Floods  recede"]})
+    True
+    >>> only_headline({"title": "Floods recede", "body": ["Floods recede", "The water fell."]})
+    False
+    """
+    title = _norm(fields.get("title") or "").casefold()
+    return bool(title) and all(_norm(p).casefold() == title for p in fields["body"])
+
+
 def analyse_page(data: bytes) -> tuple[str, object]:
-    """One page -> ("article", fields) | ("no_text", detail) | ("not_an_article", detail).
+    """One page -> ("article", fields) | ("no_text" | "not_an_article" | "too_deep", detail).
 
     Runs inside the worker process, so everything slow on a page is under the time limit."""
-    fields = extract_page(data)
-    if fields is None:
-        return "no_text", "trafilatura found no main text"
     import lxml.html
     from lxml import etree
 
     try:
         root = lxml.html.fromstring(data)
     except (etree.ParserError, ValueError):
+        root = None
+    if root is not None and tree_depth(root) >= HTML_PARSER_MAX_DEPTH:
+        return "too_deep", (f"elements nested {HTML_PARSER_MAX_DEPTH} levels deep: the HTML "
+                            "parser (libxml2) stops there and drops the rest of the page")
+    fields = extract_page(data)
+    if fields is None:
+        return "no_text", "trafilatura found no main text"
+    if only_headline(fields):
+        return "no_text", "trafilatura found only the headline, no article text"
+    if root is None:
         return "article", fields
     n_blocks, coverage = listing_evidence(teaser_blocks(root), fields["body"])
     if n_blocks >= LISTING_MIN_BLOCKS and coverage >= LISTING_MIN_COVERAGE:
@@ -359,6 +402,8 @@ def parse_html(data: bytes, prov: dict, limits: ParseLimits,
         return
     if verdict == "no_text":
         yield _dead_file(prov, "no_article_text", str(value), data)
+    elif verdict == "too_deep":
+        yield _dead_file(prov, "too_deep", str(value), data)
     elif verdict == "not_an_article":
         yield _dead_file(prov, "not_an_article", str(value), data)
     else:
