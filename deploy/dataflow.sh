@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Dataflow: build the image, build the Flex Template, launch it for one drop, and deploy the
-# Cloud Function that launches it whenever a drop's _READY marker lands in the bucket.
+# Cloud Function that launches it whenever a drop's _READY (or _SUCCESS) marker lands in the bucket.
 # Needs: gcloud (authenticated), docker, a project with the Dataflow, Cloud Build, Artifact
 # Registry, Eventarc and Cloud Functions APIs enabled, and the IAM roles in deploy/README.md.
 # Usage (from the repository root):

@@ -15,7 +15,10 @@ Conventions (README "Triggered runs and deployment"):
 - a directory drop is complete when `_READY` or `_SUCCESS` (what Hadoop, Spark and Beam file
   sinks write) exists inside it; a file drop when `<file>.ready` exists beside it; with `--settle_s N` also when its files have not changed for N seconds;
 - drop DIR/NAME is written to OUT/NAME; its ledger entry is OUT/_ledger/NAME.json and the output
-  of its runs is appended to OUT/_ledger/NAME.log.
+  of its runs is appended to OUT/_ledger/NAME.log;
+- --input and --output may be bucket prefixes (gs://, s3://; markers are then objects, a drop is
+  the objects under PREFIX/NAME/); the ledger then lives on local disk (--ledger_dir), since it
+  needs what a bucket lacks: an exclusive lock and an atomic replace (deploy/README.md).
 
 States: seen (incomplete) -> ready -> running -> done | failed (retried after a back-off) |
 parked (given up after --max_attempts; delete the ledger entry, or pass --retry_parked, to try
@@ -156,23 +159,29 @@ class Drop:
     def marker(self) -> str:
         """The marker a producer is asked to write (messages name it)."""
         if self.is_dir:
-            return os.path.join(self.path, DIR_MARKER)
+            return join(self.path, DIR_MARKER)
         return self.path + FILE_MARKER_SUFFIX
 
     def markers(self) -> list[str]:
         """Every marker that completes this drop, in order of preference."""
         if self.is_dir:
-            return [os.path.join(self.path, m) for m in DIR_MARKERS]
+            return [join(self.path, m) for m in DIR_MARKERS]
         return [self.path + FILE_MARKER_SUFFIX]
 
     def found_marker(self) -> str | None:
         """The name of the first marker present, or None."""
-        return next((os.path.basename(m) for m in self.markers() if os.path.exists(m)), None)
+        return next((basename(m) for m in self.markers() if exists(m)), None)
 
     def signature(self) -> str:
         """Hash of (name, size, mtime) of every file in the drop; '' for an empty drop."""
         entries = []
-        if self.is_dir:
+        if is_remote(self.path):  # objects: (name, size, last update) from one listing
+            from pipeline.storage import list_tree
+
+            base = self.path.rstrip("/")
+            entries = [(m.path[len(base):], m.size_in_bytes, m.last_updated_in_seconds)
+                       for m in list_tree(base)]
+        elif self.is_dir:
             for dirpath, dirnames, filenames in os.walk(self.path):
                 dirnames.sort()
                 for f in sorted(filenames):
@@ -189,9 +198,61 @@ class Drop:
         return hashlib.sha256(json.dumps(entries).encode()).hexdigest()[:16]
 
 
+def is_remote(path: str) -> bool:
+    return "://" in path
+
+
+def join(parent: str, name: str) -> str:
+    """>>> join("gs://b/in/", "d"), join("in", "d")
+    ('gs://b/in/d', 'in/d')
+    """
+    return parent.rstrip("/") + "/" + name if is_remote(parent) else os.path.join(parent, name)
+
+
+def basename(path: str) -> str:
+    return path.rstrip("/").rsplit("/", 1)[-1] if is_remote(path) else os.path.basename(path)
+
+
+def exists(path: str) -> bool:
+    if not is_remote(path):
+        return os.path.exists(path)
+    from apache_beam.io.filesystems import FileSystems
+
+    return FileSystems.exists(path)
+
+
+def remote_drop_names(input_prefix: str, object_paths: Sequence[str]) -> list[tuple[str, bool]]:
+    """Object paths under a bucket prefix -> the drops there as (name, is_dir): the first
+    path part under the prefix; a directory drop when objects lie below it. Markers, hidden
+    and `_` names are not drops, as on a disk.
+
+    >>> remote_drop_names("gs://b/in", ["gs://b/in/d1/a.jsonl", "gs://b/in/d1/_READY",
+    ...     "gs://b/in/f.jsonl", "gs://b/in/f.jsonl.ready", "gs://b/in/_tmp/x", "gs://b/in2/y"])
+    [('d1', True), ('f.jsonl', False)]
+    """
+    base = input_prefix.rstrip("/") + "/"
+    found: dict[str, bool] = {}
+    for path in object_paths:
+        if not path.startswith(base):
+            continue
+        first, sep, _ = path[len(base):].partition("/")
+        if not first or first.startswith(IGNORED_PREFIXES) or (
+                not sep and first.endswith(FILE_MARKER_SUFFIX)):
+            continue
+        found[first] = found.get(first, False) or bool(sep)
+    return sorted(found.items())
+
+
 def find_drops(input_dir: str, skip: Sequence[str] = ()) -> list[Drop]:
     """The candidate drops in input_dir, by name: sub-directories and files, without markers,
     hidden names and the paths in `skip` (e.g. an output directory inside input_dir)."""
+    if is_remote(input_dir):
+        from pipeline.storage import list_tree
+
+        skipped = {s.rstrip("/") for s in skip}
+        names = remote_drop_names(input_dir, [m.path for m in list_tree(input_dir)])
+        return [Drop(name, join(input_dir, name), is_dir) for name, is_dir in names
+                if join(input_dir, name) not in skipped]
     skip_abs = {os.path.abspath(s) for s in skip}
     drops = []
     for entry in sorted(os.scandir(input_dir), key=lambda e: e.name):
@@ -238,8 +299,8 @@ def write_json_atomic(path: str, doc: dict) -> None:
 
 
 class Ledger:
-    def __init__(self, out_dir: str):
-        self.dir = os.path.join(out_dir, LEDGER_DIR)
+    def __init__(self, out_dir: str, ledger_dir: str = ""):
+        self.dir = ledger_dir or os.path.join(out_dir, LEDGER_DIR)
         os.makedirs(self.dir, exist_ok=True)
 
     def path(self, name: str) -> str:
@@ -317,6 +378,9 @@ class WatchConfig:
     # once on Linux, so the wait only matters for an overlapping cron run or another platform.
     lock_wait_s: float = 60.0
     retry_parked: bool = False
+    # Where the ledger lives; "" = OUTPUT/_ledger. Required, and local, when --output is a
+    # bucket prefix.
+    ledger_dir: str = ""
     run_args: tuple[str, ...] = ()
 
 
@@ -324,7 +388,7 @@ class Watcher:
     def __init__(self, cfg: WatchConfig, clock: Callable[[], float] = time.time):
         self.cfg = cfg
         self.clock = clock
-        self.ledger = Ledger(cfg.output)
+        self.ledger = Ledger(cfg.output, cfg.ledger_dir)
         self.stopping = False
         self.child: subprocess.Popen | None = None
         self.lock_fd: int | None = None
@@ -410,7 +474,8 @@ class Watcher:
             entry = self.ledger.get(drop.name)
             new = entry is None
             if new:
-                entry = {"drop": drop.name, "path": os.path.abspath(drop.path),
+                entry = {"drop": drop.name,
+                         "path": drop.path if is_remote(drop.path) else os.path.abspath(drop.path),
                          "kind": "dir" if drop.is_dir else "file", "attempts": [],
                          "first_seen": now, "state": SEEN,
                          "log": self.ledger.log_path(drop.name)}
@@ -449,7 +514,7 @@ class Watcher:
         run's output paths travel through Beam as text)."""
         from pipeline.guard import display_name
 
-        return os.path.join(self.cfg.output, display_name(name))
+        return join(self.cfg.output, display_name(name))
 
     def process(self, entry: dict) -> None:
         name = entry["drop"]
@@ -485,8 +550,9 @@ class Watcher:
             attempt["reason"] = "verify failed: " + "; ".join(problems[:3])
             self.after_failure(entry, attempt["reason"])
             return
-        with open(os.path.join(out, "manifest.json"), encoding="utf-8") as fh:
-            manifest = json.load(fh)
+        from pipeline.manifest import load
+
+        manifest = load(out)
         attempt["result"] = "done"
         attempt["run_id"] = manifest["run"]["run_id"]
         # `newsnorm run` found this drop already done (the previous watcher died after the run
@@ -541,7 +607,8 @@ class Watcher:
             while not self.stopping and self.clock() < deadline:
                 time.sleep(min(0.2, max(0.0, deadline - self.clock())))
         if self.cfg.once:
-            stuck = [e["drop"] for e in iter_entries(self.cfg.output) if e["state"] in (FAILED, PARKED)]
+            stuck = [e["drop"] for e in iter_entries(self.cfg.output, self.cfg.ledger_dir)
+                     if e["state"] in (FAILED, PARKED)]
             if stuck:
                 log.info("watch: failed or parked: %s", ", ".join(stuck))
                 return 1  # cron mails it / the CronJob shows it failed
@@ -565,9 +632,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog="newsnorm watch",
         description="Run `newsnorm run` once for every complete drop in --input, into "
         "--output/<drop>. Other flags, and everything after --, are passed to `newsnorm run`.")
-    p.add_argument("--input", required=True, help="directory that drops arrive in")
-    p.add_argument("--output", required=True, help="local directory: one sub-directory per drop, "
-                   "plus the ledger in _ledger/")
+    p.add_argument("--input", required=True, help="directory or bucket prefix (gs://, s3://) "
+                   "that drops arrive in")
+    p.add_argument("--output", required=True, help="directory or bucket prefix: one "
+                   "sub-directory per drop, plus the ledger in _ledger/ when local")
+    p.add_argument("--ledger_dir", default=d.ledger_dir, help="local directory for the ledger "
+                   "(default OUTPUT/_ledger; required when --output is a bucket)")
     p.add_argument("--once", action="store_true", help="process the complete drops and exit "
                    "(for cron); exit 1 if a drop failed")
     p.add_argument("--poll_s", type=float, default=d.poll_s, help="seconds between scans")
@@ -602,14 +672,28 @@ def config_from_argv(argv: Sequence[str]) -> WatchConfig:
 
 def run(argv: Sequence[str] | None = None) -> int:
     cfg = config_from_argv(sys.argv[1:] if argv is None else argv)
-    if not os.path.isdir(cfg.input):
+    if is_remote(cfg.input) or is_remote(cfg.output):
+        from pipeline import storage
+
+        # The same Beam filesystem options the runs get (--s3_endpoint_url, ...).
+        try:
+            storage.check_remote([p for p in (cfg.input, cfg.output) if is_remote(p)],
+                                 storage.set_filesystem_options(cfg.run_args))
+        except storage.StorageError as exc:
+            print(f"newsnorm watch: error: {exc}", file=sys.stderr)
+            return 2
+    elif not os.path.isdir(cfg.input):
         print(f"newsnorm watch: error: input directory not found: {cfg.input}", file=sys.stderr)
         return 2
-    if "://" in cfg.output:
-        print("newsnorm watch: error: --output must be a local (or mounted) directory; for "
-              "buckets use the cloud trigger in deploy/", file=sys.stderr)
+    if is_remote(cfg.output) and not cfg.ledger_dir:
+        print("newsnorm watch: error: --output is a bucket: give --ledger_dir, a local "
+              "directory for the ledger (it needs a lock and atomic replace)", file=sys.stderr)
         return 2
-    os.makedirs(cfg.output, exist_ok=True)
+    if is_remote(cfg.ledger_dir):
+        print("newsnorm watch: error: --ledger_dir must be a local directory", file=sys.stderr)
+        return 2
+    if not is_remote(cfg.output):
+        os.makedirs(cfg.output, exist_ok=True)
     watcher = Watcher(cfg)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, watcher.request_stop)
@@ -623,9 +707,9 @@ def run(argv: Sequence[str] | None = None) -> int:
     return rc
 
 
-def iter_entries(out_dir: str) -> Iterator[dict]:
-    """Every ledger entry under out_dir (for tests and status scripts)."""
-    ledger = Ledger(out_dir)
+def iter_entries(out_dir: str, ledger_dir: str = "") -> Iterator[dict]:
+    """Every ledger entry under out_dir, or in ledger_dir (for tests and status scripts)."""
+    ledger = Ledger(out_dir, ledger_dir)
     for name in ledger.names():
         entry = ledger.get(name)
         if entry:

@@ -304,6 +304,12 @@ def test_launch_body_for_a_marker_object(fn):
                            output_prefix="o")
     assert again["launchParameter"]["jobName"] == lp["jobName"]
     assert other["launchParameter"]["jobName"] != lp["jobName"]
+    # _SUCCESS (Spark, Beam sinks) completes a drop too: the same launch, the same job name.
+    success = fn.launch_body("feeds", "drops/2026-11-25/afp-ar/_SUCCESS", template="t",
+                             output_prefix="o")
+    assert success["launchParameter"]["jobName"] == lp["jobName"]
+    assert fn.launch_body("feeds", "drops/d/_SUCCESS", template="t", output_prefix="o",
+                          marker="_READY") is None
     meta = {p["name"] for p in json.loads((DEPLOY / "metadata.json").read_text())["parameters"]}
     assert {"input", "output", "num_shards"} <= meta
 

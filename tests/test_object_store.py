@@ -439,3 +439,53 @@ def test_s3_errors_are_one_line_before_beam_starts(s3, tmp_path):
                    *endpoint, env=s3.env, timeout=120)
     assert "no AWS credentials" in one_line(nocreds)
     assert not _s3_objects(s3.client, "x/")
+
+
+# --------------------------------------------------------------------------- watch a bucket
+
+
+@pytest.mark.timeout(600)
+def test_watch_a_bucket_prefix_with_object_markers(gcs, tmp_path):
+    from pipeline.watch import iter_entries
+
+    bucket = gcs.client.bucket(BUCKET)
+    for name in ("d1", "d2"):
+        for f in sorted(EXAMPLE_DROP.iterdir()):
+            bucket.blob(f"incoming/{name}/{f.name}").upload_from_filename(str(f))
+    bucket.blob("incoming/d1/_SUCCESS").upload_from_string(b"")  # what Beam/Spark sinks write
+    bucket.blob("incoming/_tmp/partial.jsonl").upload_from_string(b"{}\n")  # never a drop
+    ledger = tmp_path / "ledger"
+    args = ["watch", "--input", f"gs://{BUCKET}/incoming", "--output", f"gs://{BUCKET}/processed",
+            "--ledger_dir", str(ledger), "--once", "--", "--quiet", "--models_dir",
+            str(tmp_path / "no-models")]
+    started = time.monotonic()
+    first = _cli(*args, env=gcs.env)
+    print(f"watch --once over a bucket, one drop complete: {time.monotonic() - started:.1f} s")
+    assert first.returncode == 0, first.stderr
+    states = {e["drop"]: e for e in iter_entries("", str(ledger))}
+    assert states["d1"]["state"] == "done" and states["d1"]["completed_by"] == "marker _SUCCESS"
+    assert states["d2"]["state"] == "seen"  # no marker yet: not touched
+    assert set(states) == {"d1", "d2"}
+    assert not list(gcs.client.list_blobs(BUCKET, prefix="processed/d2/"))
+    v = _cli("verify", f"gs://{BUCKET}/processed/d1", "--input", f"gs://{BUCKET}/incoming/d1",
+             env=gcs.env)
+    assert v.returncode == 0, v.stderr
+
+    bucket.blob("incoming/d2/_READY").upload_from_string(b"")
+    second = _cli(*args, env=gcs.env)
+    assert second.returncode == 0, second.stderr
+    states = {e["drop"]: e for e in iter_entries("", str(ledger))}
+    assert states["d2"]["state"] == "done" and len(states["d2"]["attempts"]) == 1
+    assert len(states["d1"]["attempts"]) == 1  # done once, not run again
+    objects = _gcs_objects(gcs.client, "processed/d2/")
+    _assert_one_complete_output(objects, json.loads(objects["manifest.json"]))
+
+    nobucket = _cli("watch", "--input", "gs://no-such-bucket-here/in", "--output",
+                    str(tmp_path / "o"), "--once", env=gcs.env, timeout=120)
+    assert nobucket.returncode == 2
+    assert nobucket.stderr.strip().splitlines() == [
+        "newsnorm watch: error: bucket gs://no-such-bucket-here does not exist (or these "
+        "credentials cannot see it)"]
+    noledger = _cli("watch", "--input", f"gs://{BUCKET}/incoming", "--output",
+                    f"gs://{BUCKET}/processed", "--once", env=gcs.env, timeout=120)
+    assert noledger.returncode == 2 and "--ledger_dir" in noledger.stderr

@@ -1,6 +1,7 @@
 """Cloud Function (2nd gen, Eventarc `google.cloud.storage.object.v1.finalized`): when a drop's
-marker object `<drop>/_READY` is written to the bucket, launch the newsnorm Flex Template for
-that drop.
+marker object `<drop>/_READY` (or `<drop>/_SUCCESS`, what Hadoop, Spark and Beam file sinks
+write; the markers `newsnorm watch` accepts) is written to the bucket, launch the newsnorm Flex
+Template for that drop.
 
 The body of the launch request is built by a pure function (`launch_body`), unit-tested in
 tests/test_deploy.py; only `on_object_finalized` talks to Google APIs. Event delivery is
@@ -10,8 +11,9 @@ Dataflow refuses a second active job with the same name; a drop already done is 
 
 Settings (environment variables, see deploy/README.md): NEWSNORM_TEMPLATE (gs:// path of the
 template spec), NEWSNORM_OUTPUT (gs:// prefix; each drop goes to <prefix>/<drop>), PROJECT,
-REGION, optional NEWSNORM_MARKER (default _READY) and NEWSNORM_PARAMETERS (JSON object of extra
-template parameters, e.g. {"sdk_container_image": "...", "num_shards": "4"}).
+REGION, optional NEWSNORM_MARKER (comma-separated marker names, default _READY,_SUCCESS) and
+NEWSNORM_PARAMETERS (JSON object of extra template parameters, e.g. {"sdk_container_image":
+"...", "num_shards": "4"}).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import json
 import os
 import re
 
-MARKER = "_READY"
+MARKERS = ("_READY", "_SUCCESS")
 LAUNCH_URL = ("https://dataflow.googleapis.com/v1b3/projects/{project}/locations/{region}"
               "/flexTemplates:launch")
 
@@ -40,13 +42,15 @@ def job_name_for(drop: str) -> str:
 
 
 def launch_body(bucket: str, name: str, *, template: str, output_prefix: str,
-                marker: str = MARKER, extra_parameters: dict | None = None) -> dict | None:
+                marker: str | tuple[str, ...] = MARKERS,
+                extra_parameters: dict | None = None) -> dict | None:
     """The flexTemplates:launch request for object gs://bucket/name, or None when that object
     is not a drop marker (every other object in the bucket also fires the trigger).
 
     The drop is the marker's directory; its output is <output_prefix>/<drop path>.
     """
-    if not name or name.rsplit("/", 1)[-1] != marker or "/" not in name:
+    markers = (marker,) if isinstance(marker, str) else tuple(marker)
+    if not name or name.rsplit("/", 1)[-1] not in markers or "/" not in name:
         return None
     drop_path = name.rsplit("/", 1)[0]
     parameters = {str(k): str(v) for k, v in (extra_parameters or {}).items()}
@@ -68,7 +72,8 @@ def on_object_finalized(cloud_event) -> None:
         data["bucket"], data["name"],
         template=os.environ["NEWSNORM_TEMPLATE"],
         output_prefix=os.environ["NEWSNORM_OUTPUT"],
-        marker=os.environ.get("NEWSNORM_MARKER", MARKER),
+        marker=tuple(m.strip() for m in os.environ.get("NEWSNORM_MARKER", ",".join(MARKERS))
+                     .split(",") if m.strip()),
         extra_parameters=json.loads(os.environ.get("NEWSNORM_PARAMETERS", "{}")))
     if body is None:
         return
