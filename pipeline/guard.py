@@ -209,8 +209,8 @@ def _relation(src: str, out: str, sep: str) -> str | None:
 
 
 def foreign_entries(output: str) -> list[str]:
-    """Names in a local output directory that newsnorm did not write (its own write probes
-    aside): a directory holding any is not ours to clean.
+    """Names in an output directory (or under a bucket prefix) that newsnorm did not write (its
+    own write probes aside): a directory holding any is not ours to clean.
 
     >>> import tempfile; d = tempfile.mkdtemp()
     >>> open(os.path.join(d, "manifest.json"), "w").close(); foreign_entries(d)
@@ -218,10 +218,17 @@ def foreign_entries(output: str) -> list[str]:
     >>> open(os.path.join(d, "notes.txt"), "w").close(); foreign_entries(d)
     ['notes.txt']
     """
-    if _is_remote(output) or not os.path.isdir(output):
+    if _is_remote(output):  # the first name under the prefix of every object there
+        from pipeline.storage import list_tree
+
+        base = output.rstrip("/") + "/"
+        names = {m.path[len(base):].split("/", 1)[0] for m in list_tree(output)
+                 if m.path.startswith(base)}
+    elif os.path.isdir(output):
+        names = set(os.listdir(output))
+    else:
         return []
-    return sorted(n for n in os.listdir(output)
-                  if n not in OUTPUT_NAMES and not n.startswith(".newsnorm-"))
+    return sorted(n for n in names if n not in OUTPUT_NAMES and not n.startswith(".newsnorm-"))
 
 
 class OutputLocked(Exception):

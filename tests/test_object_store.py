@@ -229,6 +229,17 @@ def test_gcs_errors_are_one_line_before_beam_starts(gcs, tmp_path):
                              timeout=120, cwd=REPO, env=gcs.env)
     assert "pip install 'newsnorm[gcp]'" in one_line(noextra)
     assert not list(gcs.client.list_blobs(BUCKET, prefix="x/"))
+    # The output guards (pipeline/guard.py) hold on a bucket too: not inside the input, not a
+    # prefix holding objects newsnorm did not write.
+    inside = _cli("run", "--input", f"gs://{BUCKET}/drop", "--output",
+                  f"gs://{BUCKET}/drop/out", env=gcs.env, timeout=120)
+    assert "the output is inside the input" in one_line(inside)
+    gcs.client.bucket(BUCKET).blob("foreign/notes.txt").upload_from_string(b"keep me")
+    foreign = _cli("run", "--input", f"gs://{BUCKET}/drop", "--output",
+                   f"gs://{BUCKET}/foreign", env=gcs.env, timeout=120)
+    assert "not a newsnorm output (it holds notes.txt)" in one_line(foreign)
+    assert [b.name for b in gcs.client.list_blobs(BUCKET, prefix="foreign/")] == [
+        "foreign/notes.txt"]
 
 
 # --------------------------------------------------------------------------- kill during publish
