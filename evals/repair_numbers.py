@@ -54,7 +54,7 @@ DATA = SHARED / "eval" / "translate_numbers" / "dev.jsonl"
 
 # Floors (issue 15). MIN_RECOVERED: see docs/numbers.md for where it stands against the 97% goal.
 MAX_INVENTED = 0
-MIN_RECOVERED = 0.94  # issue 15 asks 97%: not met yet (tuning 94.8%, frozen 96.4%)
+MIN_RECOVERED = 0.94  # issue 15 asks 97%: not met (dev tuning 95.0%, frozen 96.4%; docs/numbers.md)
 MAX_GAP_POINTS = 2.0
 MIN_FLAGGED = 1.0
 MAX_CONTROL_CHANGES = 0
@@ -64,6 +64,9 @@ def values_of(text: str, lang: str = "en") -> set[Decimal]:
     """All readings of all numbers in `text`; English "one" counts here as 1 (find_numbers
     leaves it out because it is mostly a pronoun, but a reference that says "one" allows a 1)."""
     found = {v for m in find_numbers(text, lang) for v in m.values}
+    # "2019-20" is 2019 to 2020: a reference that abbreviates a year range allows the full year.
+    for m in re.finditer(r"\b(1[5-9]|20)(\d\d)[-\u2013/](\d\d)\b", text):
+        found.add(Decimal(m.group(1) + m.group(3)))
     if lang == "en" and re.search(r"\b[Oo]ne\b", text):
         found.add(Decimal(1))
     return found
@@ -163,6 +166,9 @@ def score(cases: list[dict], articles: dict[str, dict]) -> dict:
         src_values = values_of(case["src"], case["src_lang"])
         for cor in sorted(case["corruptions"], key=lambda x: x["ref_start"]):
             want = values_of(cor["original"])
+            head = re.search(r"\b(1[5-9]|20)\d\d[-\u2013/]$", case["ref_en"][:cor["ref_start"]])
+            if head and re.fullmatch(r"\d\d", cor["original"]):
+                want.add(Decimal(head.group(1) + cor["original"]))  # "2019-20": 20 is 2020
             carried = bool(want & src_values)
             step = next((s for s in unused if cor["corrupted"] in s["before"]), None)
             if step is not None:
@@ -247,9 +253,7 @@ def main(argv: list[str] | None = None) -> int:
                               (f"{name} part, generated classes", [x for x in mine
                                                                    if x["dataset"] == "generated"])):
             result = score(subset, articles)
-            rows = print_figures(label, result["counts"])
-            if "generated" in label:
-                rows = [r for r in rows if not r[0].startswith("recovered")]  # info only
+            rows = print_figures(label, result["counts"], gate_recovery="generated" not in label)
             figures[label] = result["counts"]
             c = result["counts"]
             ok &= all(r[3] for r in rows) and not c["replay_mismatch"] and not c["missing_articles"]
@@ -269,7 +273,9 @@ def _recovered(c: Counter) -> float:
     return c["recovered_ok_carried"] / c["carried"] if c["carried"] else 1.0
 
 
-def print_figures(label: str, c: Counter) -> list:
+def print_figures(label: str, c: Counter, gate_recovery: bool = True) -> list:
+    """Print one part's figures; returns the gated rows (name, value, floor, ok). The generated
+    classes' recovery is information: many of their slots are unrecoverable by design."""
     recovered = _recovered(c)
     not_rec = c["not_recovered"]
     flagged = c["flagged"] / not_rec if not_rec else 1.0
@@ -282,7 +288,8 @@ def print_figures(label: str, c: Counter) -> list:
          f"== {MAX_INVENTED}", c["invented"] + c["recovered_wrong"] <= MAX_INVENTED),
         ("recovered correctly (source carries it)",
          f"{recovered:.2%} ({c['recovered_ok_carried']}/{c['carried']})",
-         f">= {MIN_RECOVERED:.0%}", recovered >= MIN_RECOVERED),
+         f">= {MIN_RECOVERED:.0%}" if gate_recovery else "(info)",
+         recovered >= MIN_RECOVERED or not gate_recovery),
         ("marked damage flagged where not recovered", f"{flagged:.2%} ({c['flagged']}"
          f"/{not_rec})", f">= {MIN_FLAGGED:.0%}", flagged >= MIN_FLAGGED),
         # A dropped group has no marker: finding it is detection, not proof (one dev case has

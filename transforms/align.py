@@ -124,6 +124,9 @@ def _account_intact(intact: Sequence[NumberMention], sources: list[SourceNumber]
     unmatched = []
     for e in intact:
         open_ = [s for s in sources if not s.used and e.value in s.mention.values]
+        # A source number whose main reading is the English value explains it before one that
+        # matches only in another reading ("5" is the 5 of "5 أجهزة", not "5,000" read 5.000).
+        open_.sort(key=lambda s: s.mention.value != e.value)
         # Same kind and form first ("10th" ~ "10e", "4&3" ~ "4 مقابل 3" before "الأربع");
         # across kinds only the main reading ("25th minute"
         # ~ "الدقيقة 25", but "7th" does not explain "7,000" read as 7.000).

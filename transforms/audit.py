@@ -28,7 +28,6 @@ from transforms.numbers import NumberMention, ascii_digits, find_numbers, is_par
 from transforms.replay import ReplayError, apply_step
 
 AUDIT_FLAG = "number_audit_failed"
-_YEAR_RANGE_START = re.compile(r"\b(?:1[5-9]|20)\d\d[-\u2013/]$")
 
 _SPAN = re.compile(r"^(original_body|original_title|input_body|input_title)\[(\d+):(\d+)\]: ")
 _LISTED = re.compile(r"^source_numbers\[(\d+)\]: ")
@@ -130,8 +129,6 @@ def check_recovery(article: dict, text: str, start: int, end: int, before: str,
     if re.search(r"\b(?:billions?|trillions?)\b", mention.text, re.I) and \
             (article.get("original_lang") or article.get("source_lang")) == "fr":
         return f"{mention.text!r}: French long-scale word, the magnitude is ambiguous"
-    if _YEAR_RANGE_START.search(text[max(0, start - 6):start]) and re.fullmatch(r"\d{4}", after):
-        return "the end of a year range may be abbreviated in English (2019-20)"
     values, percent = _printed(text, start, end)
     if not values:
         return f"printed {after!r} is not one number"

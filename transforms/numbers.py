@@ -566,6 +566,8 @@ def is_partial(text: str, m: NumberMention) -> bool:
         w = hit.group(1)
         if _ORDINAL_FR.match(w) or _ar_ordinal(w) is not None:
             return True
+        if m.kind != "word" and _last_scale(w) == 1:
+            continue  # after digits only a scale word continues the number ("18,4 cents")
         if w.lower() not in ("et", "and", "un", "une", "one") and _word_value(w) is not None \
                 and not hit.group(0).startswith((" et ", " and ")):
             if m.kind == "word" or _word_value(w)[0] < 1000:
