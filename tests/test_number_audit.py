@@ -132,3 +132,35 @@ def test_repair_changes_no_number_in_any_clean_sentence(shared_eval):
         if re.findall(r"\d+", article["body"]) != re.findall(r"\d+", text):
             changed.append((text, article["body"]))
     assert changed == []
+
+
+# ---- fuzz: whatever the text and the evidence, no number appears without evidence ------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from transforms.numbers import find_numbers  # noqa: E402
+
+_PIECES = ["<>", "<> ", ",<>", ".<>", "__NUM_1__", "{{PH}}", "<unk>", "\u2047", "30", "٣٠", "0",
+           "1,000", "2.5", " million", "-million", " km", " miles", "%", " dead", " (", ")",
+           " et demi", " and ", "-", " 456", "0808 ", "۴۵", "10**30", "999999999999999999999"]
+_SRC = ["30 ألف", "٣٠٬٠٠٠", "2,5 millions", "soixante-dix-sept", "الخامسة عشرة", "80 km",
+        "2005", "0808 200 247", "1 et 0,5 milliard", "cinq trillions", "3 millions et demi",
+        "١٠ %", "99999999999999999999999 morts", "dix-septième", "4 Md$", "١2٣"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(body=st.lists(st.sampled_from(_PIECES) | st.text(max_size=4), max_size=12).map("".join),
+       src=st.lists(st.sampled_from(_SRC) | st.text(max_size=5), max_size=5).map(" ".join),
+       lang=st.sampled_from(["ar", "fr", ""]))
+def test_no_number_without_evidence(body, src, lang):
+    body = "x" + body  # a record needs a body
+    article = run_stage(make_article(body, original_body=src, original_lang=lang))
+    assert_replays(article)
+    allowed = {v for t in (body, src) for m in find_numbers(t, lang) for v in m.values}
+    allowed |= {v / d for m in find_numbers(src, lang) for v in m.values
+                for d in (10**3, 10**6, 10**9, 10**12)}  # "<> million": the value in millions
+    for step in article["repairs"]:
+        if step.get("fixer") == "recover_number":
+            written = {v for m in find_numbers(step["after"], "en") for v in m.values}
+            assert written and written & allowed, (step, src)
