@@ -8,13 +8,18 @@
 3. growth: time and peak RSS for drops of growing size (RSS of the run's process tree, sampled;
    report.html included, as in a default run), and at the overhead size the peak RSS of
    `--shuffle disk` (the default on this runner) vs `--shuffle beam` (whole articles in Beam's
-   shuffles), side by side.
+   shuffles), side by side;
+4. stages: CPU seconds per article of parse and of each stage, in a plain loop over the same
+   drop (CPU, not wall: on a shared machine wall time measures the neighbours);
+5. shuffle: with `--shuffle beam` (the graph distributed runners get), the bytes that go into
+   each of the graph's GroupByKeys per article read, encoded with Beam's default coder for
+   untyped elements (what a runner's shuffle carries; docs/scaling.md uses it).
 
 The CPU time used by other processes during each run is printed (the machine is shared: a
 ratio measured while another process took a core is not a ratio of our code).
 
     python -m bench.bench_pipeline [--quick] [--sizes 1000,10000,100000] [--n 10000]
-                                   [--parts overhead,scaling,memory,growth]
+                                   [--parts overhead,scaling,memory,growth,audit,stages,shuffle]
 """
 
 from __future__ import annotations
@@ -149,7 +154,101 @@ def audit_cost(drop: Path, rounds: int = 3) -> tuple[float, float]:
     return min(with_audit), min(without)
 
 
-PARTS = ("overhead", "scaling", "memory", "growth", "audit")
+def stage_cpu(drop: Path) -> tuple[int, dict[str, float]]:
+    """(articles parsed, {step: CPU seconds}) of parse, each stage and serialisation in a plain
+    loop (process CPU time around each call), as loop_baseline runs them."""
+    from pipeline.options import JobConfig
+    from pipeline.schema import to_json_line
+    from pipeline.stages import build_stage
+    from transforms.ingest import ParseLimits, parse_file
+    from transforms.record import Reject
+
+    config = JobConfig(input=str(drop), output="/dev/null", progress=False)
+    stages = [(n, build_stage(n, config)) for n in NON_TRANSLATING]
+    for _, st in stages:
+        st.setup()
+    cpu = dict.fromkeys(["parse", *NON_TRANSLATING, "serialise"], 0.0)
+    n = 0
+    with open(drop / "articles.jsonl", "rb") as fh:
+        results = iter(parse_file("articles.jsonl", fh, "bench", ParseLimits()))
+        while True:
+            t = time.process_time()
+            result = next(results, None)
+            cpu["parse"] += time.process_time() - t
+            if result is None:
+                break
+            if result.article is None:
+                continue
+            n += 1
+            article = result.article
+            try:
+                for name, st in stages:
+                    t = time.process_time()
+                    try:
+                        article = st.process(article)
+                    finally:
+                        cpu[name] += time.process_time() - t
+            except Reject:
+                continue
+            t = time.process_time()
+            to_json_line(article)
+            cpu["serialise"] += time.process_time() - t
+    return n, cpu
+
+
+def shuffle_bytes(drop: Path, out: Path) -> tuple[int, dict[str, tuple[int, int]]]:
+    """(articles read, {GroupByKey label: (elements, encoded bytes)}) of one in-process run of
+    `newsnorm run --shuffle beam`. Every `beam.GroupByKey()` the graph applies is measured on
+    its input (elements the runner shuffles) and then applied as is."""
+    import json
+
+    import apache_beam as beam
+    from apache_beam.coders import coders
+    from apache_beam.metrics import Metrics
+    from apache_beam.metrics.metric import MetricsFilter
+    from apache_beam.transforms import core
+
+    from pipeline import run as run_mod
+
+    class _Measure(beam.DoFn):
+        def __init__(self, name: str) -> None:
+            self.name = name
+            self.size = Metrics.distribution("shuffle", name)
+
+        def setup(self) -> None:
+            self.coder = coders.FastPrimitivesCoder()
+
+        def process(self, element):
+            self.size.update(len(self.coder.encode(element)))
+            yield element
+
+    class MeasuredGroupByKey(beam.PTransform):
+        def expand(self, pcoll):
+            return (pcoll | "Measure" >> beam.ParDo(_Measure(self.label))
+                    | "GroupByKey" >> core.GroupByKey())
+
+    results = []
+    real_gbk, real_metrics = beam.GroupByKey, run_mod._stage_metrics
+    beam.GroupByKey = MeasuredGroupByKey
+    run_mod._stage_metrics = lambda result: results.append(result) or real_metrics(result)
+    try:
+        rc = run_mod.run(["--input", str(drop), "--output", str(out), "--force", "--quiet",
+                          "--no_report", "--shuffle", "beam"])
+    finally:
+        beam.GroupByKey, run_mod._stage_metrics = real_gbk, real_metrics
+    if rc != 0 or not results:
+        raise RuntimeError(f"shuffle run failed ({rc})")
+    q = results[0].metrics().query(MetricsFilter().with_namespace("shuffle"))
+    sizes = {}
+    for d in q["distributions"]:
+        v = d.committed if d.committed is not None else d.attempted
+        n, b = sizes.get(d.key.metric.name, (0, 0))
+        sizes[d.key.metric.name] = (n + v.count, b + v.sum)
+    read = json.loads((out / "manifest.json").read_text())["counts"]["read"]
+    return read, sizes
+
+
+PARTS = ("overhead", "scaling", "memory", "growth", "audit", "stages", "shuffle")
 
 
 def main(argv=None) -> int:
@@ -212,6 +311,23 @@ def _measure(tmp: Path, n: int, sizes: list[int], parts: set[str]) -> None:
         print(f"audit, {n} articles, plain loop CPU s (best of 3, rounds alternated): with the number "
               f"audit {with_s:.2f} s, without {without_s:.2f} s -> +{100 * (with_s / without_s - 1):.1f}% "
               f"(goal <= 5%)")
+    if "stages" in parts:
+        count, cpu = stage_cpu(drop)
+        print(f"stages, {count} articles, plain loop, CPU ms per article (no model installed: "
+              f"translate passes through):")
+        for name, sec in cpu.items():
+            print(f"  {name:<12s} {1000 * sec / count:8.2f}")
+        print(f"  {'total':<12s} {1000 * sum(cpu.values()) / count:8.2f}")
+    if "shuffle" in parts:
+        read, sizes = shuffle_bytes(drop, tmp / "o4")
+        in_bytes = sum(f.stat().st_size for f in drop.iterdir())
+        total = sum(b for _, b in sizes.values())
+        print(f"shuffle, {n} articles ({in_bytes / read:.0f} input bytes per article), "
+              f"--shuffle beam: bytes into each GroupByKey per article read (elements):")
+        for name, (count, size) in sorted(sizes.items(), key=lambda kv: -kv[1][1]):
+            print(f"  {name:<24s} {size / read:9.0f}  ({count} elements)")
+        print(f"  {'all GroupByKeys':<24s} {total / read:9.0f}  = {total / in_bytes:.2f}x the "
+              f"input bytes")
     if "growth" in parts:
         print("growth: size, wall s, s per 1k articles, peak RSS MB (process tree), others CPU-s")
         peaks = []
