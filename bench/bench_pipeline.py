@@ -105,7 +105,9 @@ def run_pipeline(drop: Path, out: Path, extra: list[str] = (), report: bool = Fa
 
 
 def loop_baseline(drop: Path) -> float:
-    """The same work as the pipeline's stages, in a plain loop: parse, stages, serialise."""
+    """The same work as the pipeline's stages, in a plain loop: parse, count each source's
+    lines and decide its templates (the default `--templates read`: a first pass over the
+    file, as the graph's branch), then parse again and run the stages, serialise."""
     from pipeline.options import JobConfig
     from pipeline.schema import to_json_line
     from pipeline.stages import build_stage
@@ -116,13 +118,25 @@ def loop_baseline(drop: Path) -> float:
     stages = [build_stage(n, config) for n in NON_TRANSLATING]
     for s in stages:
         s.setup()
+    from transforms import templates as tpl
+
     t0 = time.perf_counter()
     path = drop / "articles.jsonl"
+    sketches: dict = {}
+    with open(path, "rb") as fh:
+        for result in parse_file("articles.jsonl", fh, "bench", ParseLimits()):
+            if result.article is not None:
+                sketches.setdefault(tpl.source_key(result.article), tpl.Sketch()).add(
+                    tpl.article_segments(result.article["body"]))
+    learned = {s: d for s, d in ((s, tpl.decide(s, k.to_dict(), None))
+                                 for s, k in sketches.items()) if d}
     with open(path, "rb") as fh:
         for result in parse_file("articles.jsonl", fh, "bench", ParseLimits()):
             if result.article is None:
                 continue
             article = result.article
+            if tpl.source_key(article) in learned:
+                article["source_templates"] = learned[tpl.source_key(article)]
             try:
                 for s in stages:
                     article = s.process(article)

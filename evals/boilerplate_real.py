@@ -35,6 +35,7 @@ from pathlib import Path
 
 from transforms import boilerplate, normalize, templates
 from transforms.record import Reject, new_article
+from transforms.replay import replay
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("NEWSNORM_SHARED", REPO.parent / "shared"))
@@ -129,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     removed: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
     control: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
     misses: list[str] = []
+    unreplayable: list[str] = []
     losses: list[str] = []
     learned_lines = sum(len(t["templates"]) for t in learned.values())
     template_steps = 0
@@ -137,6 +139,11 @@ def main(argv: list[str] | None = None) -> int:
         body, article = clean(row, learned)
         if article:
             template_steps += sum(s["fixer"] == "learned_template" for s in article["repairs"])
+            # Every removal is a logged step: the log replayed on the input gives the output.
+            for field in ("title", "body"):
+                steps = [s for s in article["repairs"] if s["field"] == field]
+                if replay(article["input_" + field], steps) != article[field]:
+                    unreplayable.append(f"{row['id']} {field}")
         out = collapse(body)
         lang = row.get("lang", "")
         if row.get("control"):
@@ -182,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
                 r, a, b = rate(d, (part, g))
                 cells.append(f"{r:.4f} {a}/{b}" if b else "-")
         print(f"{g[:34]:34}{cells[0]:>18}{cells[1]:>20}{cells[2]:>24}{cells[3]:>18}")
+    print(f"replay: {len(rows) - len(unreplayable)} of {len(rows)} articles rebuilt from their "
+          "input and log" + (f"; NOT: {unreplayable[:5]}" if unreplayable else ""))
     print(f"floors: removed >= {MIN_REMOVED}, control words >= {MIN_CONTROL_WORDS} on each "
           f"part; |tune - frozen| removed <= {MAX_PART_GAP:.2f}")
     for line in misses[: args.show]:
@@ -199,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     gap = abs(rate(removed, ("tune", "all"))[0] - rate(removed, ("frozen", "all"))[0])
     if gap > MAX_PART_GAP:
         failures.append(f"tune/frozen gap {gap:.4f} > {MAX_PART_GAP}")
+    if unreplayable:
+        failures.append(f"{len(unreplayable)} article(s) do not replay")
     if failures:
         print("FAIL: " + "; ".join(failures))
         return 1
