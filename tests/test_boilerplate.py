@@ -199,7 +199,12 @@ def test_a_crashing_extractor_is_a_dead_letter():
 
 BOILER = ["Read also", "list of 3 itemslist 1 of 3", "List 2 of 3", "end of list", "Lire aussi",
           "اقرأ أيضا", "Source : Al Jazeera + Agencies", "(AFP)", "Photo: Reuters",
-          "المصدر : الجزيرة + وكالات", "Share this article", "Extra day", "Resumption of war"]
+          "المصدر : الجزيرة + وكالات", "Share this article", "Extra day", "Resumption of war",
+          # rows of the table added for issue 16, and glued shapes
+          "Lire aussi : Un titre", "قد يهمك.. عنوان", "*نقلاً عن الرياضية السعودية",
+          "(Photo: AFP)", "It ended. (Photo: AFP)", "CAIRO (Reuters) - Talks resumed.",
+          "HomeWorldBusinessSign in", "About us | Privacy policy", "------",
+          "** جميع المقالات المنشورة تمثل رأي كتابها فقط.", "pic.twitter.com/abc"]
 paragraph = st.one_of(st.sampled_from(BOILER),
                       st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")),
                               min_size=1, max_size=120),
