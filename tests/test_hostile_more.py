@@ -486,3 +486,47 @@ def test_3_headline_only_extraction_is_no_article_text():
 
     assert only_headline({"title": "Floods recede", "body": ["Floods recede"]})
     assert not only_headline({"title": "", "body": ["Text"]})
+
+
+# --------------------------------------------------------------------------- 11. markup
+
+
+def test_11_markup_is_removed_and_logged_on_every_input_path(tmp_path):
+    from transforms.replay import replay_article_field
+
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    title = 'Floods <script>alert("T")</script>recede <img src=x onerror=alert(1)>today'
+    body = ("Residents returned <b>on Monday</b>.<script>document.cookie</script>\n\n"
+            "Officials said <a href=\"javascript:x()\">300 homes</a> were damaged.")
+    (drop / "a.jsonl").write_text(json.dumps({"id": "j", "title": title, "body": body,
+                                              "lang": "en"}) + "\n")
+    (drop / "b.json").write_text(json.dumps([{"id": "arr", "title": title, "body": body,
+                                              "lang": "en"}]))
+    page = ("<!DOCTYPE html><html><head><title>Floods recede &lt;/title&gt;&lt;script&gt;"
+            "alert(9)&lt;/script&gt;</title></head><body><article><h1>Floods recede</h1>"
+            + PARAS + "</article></body></html>")
+    (drop / "c.html").write_text(page)
+    articles, dead, counts = _graph(tmp_path, drop)
+    assert counts["reconciled"] and not dead
+    by_id = {a["provenance"]["file"]: a for a in articles}
+    assert set(by_id) == {"a.jsonl", "b.json", "c.html"}
+    for a in articles:
+        text = a["title"] + a["body"]
+        assert "<" not in text and "alert" not in text and "cookie" not in text, text
+    jl = by_id["a.jsonl"]
+    assert jl["title"] == "Floods recede today"
+    assert jl["body"] == ("Residents returned on Monday.\n\n"
+                          "Officials said 300 homes were damaged.")
+    assert any(s["fixer"] == "strip_markup" for s in jl["repairs"])
+    # The log replays: input text + logged steps = output text.
+    assert replay_article_field(jl, "title", " ".join(title.split())) == jl["title"]
+    assert replay_article_field(jl, "body", body) == jl["body"]
+
+
+def test_11_prose_with_angle_brackets_is_kept():
+    from transforms.normalize import fix_text_with_steps
+
+    text = "Inflation <3% in May; a<b and c>d; the <Guardian> reported"
+    fixed, steps = fix_text_with_steps(text, "body")
+    assert fixed == text and not steps

@@ -170,9 +170,97 @@ def french_punctuation_spacing(text: str) -> list[Edit]:
     return [(m.start(), m.end(), "") for m in _FRENCH_PUNCT_SPACE.finditer(text)]
 
 
+# Markup in text fields. Feeds and pages are parsed as HTML already; a JSON Lines title or
+# body, or a page <title> holding escaped markup, reaches the stages as text that may still
+# hold `<script>`, `<img onerror=...>`. Article text is text, so tags are removed on every
+# input path, as a logged step. Only names of HTML elements count as tags, so prose such as
+# "a < b" or "<3" stays; elements whose content is code go with their content.
+_CODE_ELEMENTS = "script|style|noscript|template|iframe|object|embed|svg|math|textarea|xmp"
+_HTML_ELEMENTS = (
+    "a|abbr|address|applet|area|article|aside|audio|b|base|basefont|bdi|bdo|big|blink|"
+    "blockquote|body|br|button|canvas|caption|center|cite|code|col|colgroup|data|datalist|dd|"
+    "del|details|dfn|dialog|dir|div|dl|dt|em|embed|fieldset|figcaption|figure|font|footer|form|"
+    "frame|frameset|h[1-6]|head|header|hgroup|hr|html|i|iframe|image|img|input|ins|isindex|kbd|"
+    "keygen|label|legend|li|link|listing|main|map|mark|marquee|math|menu|meta|meter|nav|"
+    "noembed|noframes|noscript|object|ol|optgroup|option|output|p|param|picture|plaintext|pre|"
+    "progress|q|rp|rt|ruby|s|samp|script|search|section|select|slot|small|source|span|strike|"
+    "strong|style|sub|summary|sup|svg|table|tbody|td|template|textarea|tfoot|th|thead|time|"
+    "title|tr|track|tt|u|ul|var|video|wbr|xmp")
+_CODE_OPEN = re.compile(rf"<!--|<({_CODE_ELEMENTS})\b[^<>]*>", re.I)
+_NOT_CODE = rf"(?!(?:{_CODE_ELEMENTS})\b)(?:{_HTML_ELEMENTS})"
+# A tag: bare (<b>, </b>, <br/>), or with at least one name=value attribute. "a<b and c>d"
+# (bare words only) is prose, not a tag. [^<>=]* before the "=" keeps the match linear.
+_TAGS = re.compile(rf"</?{_NOT_CODE}\s*/?>|<{_NOT_CODE}\s[^<>=]*=[^<>]*>", re.I)
+_LONE_CODE_TAG = re.compile(rf"</?(?:{_CODE_ELEMENTS})\b[^<>]*>", re.I)
+
+
+def _remove_code(text: str) -> str:
+    """Comments and code elements with their content, each up to its closing tag; one left
+    open is left for _LONE_CODE_TAG. Linear: one search per element removed.
+
+    >>> _remove_code("a<!-- x -->b<SCRIPT type=x>1<2</script >c<style>")
+    'a b c<style>'
+    >>> _remove_code("<!-- open <script>x</script>")
+    '<!-- open  '
+    """
+    lower = ""
+    unclosed: set[str] = set()  # kinds with no closing tag after some point: none later either
+    pieces, pos, search = [], 0, 0
+    while True:
+        m = _CODE_OPEN.search(text, search)
+        if m is None:
+            break
+        search = m.end()
+        close = "-->" if m.group(1) is None else "</" + m.group(1).lower()
+        if close in unclosed:
+            continue
+        lower = lower or text.lower()
+        end = lower.find(close, m.end())
+        end = lower.find(">", end) if end >= 0 else -1
+        if end < 0:
+            unclosed.add(close)
+            continue
+        pieces += [text[pos:m.start()], " "]
+        pos = search = end + 1
+    return "".join(pieces) + text[pos:] if pieces else text
+# Tags that separate words ("one<br>two" is two words): replaced by a space, which
+# normalize_spaces then tidies; other tags are removed ("<b>N</b>o" stays one word).
+_SEPARATING = re.compile(r"</?(?:p|div|br|li|h[1-6]|tr|td|th|table|ul|ol|dl|dt|dd|section|"
+                         r"article|header|footer|blockquote|hr|title|img|script|style)\b", re.I)
+
+
+def strip_markup(text: str) -> str:
+    """HTML tags, comments and code elements (with their content) removed, until none is left
+    (removing one can join the halves of another: "<scr<b></b>ipt>").
+
+    >>> strip_markup("Hi <img src=x onerror=alert(1)>there<script>alert(2)</script>.")
+    'Hi  there .'
+    >>> strip_markup("a < b and c > d, <3, x<y")
+    'a < b and c > d, <3, x<y'
+    >>> strip_markup("<scr<b></b>ipt>evil()</script>ok")
+    ' ok'
+    """
+    def repl(m: re.Match) -> str:
+        return " " if _SEPARATING.match(m.group()) else ""
+
+    for _ in range(64):  # each round removes at least one tag; real text needs one or two
+        # Code elements with their content first, then other tags (which may join the halves
+        # of a code tag), and only then a code tag left without its pair, alone.
+        new = _remove_code(text)
+        if new == text:
+            new = _TAGS.sub(repl, text)
+        if new == text:
+            new = _LONE_CODE_TAG.sub(repl, text)
+        if new == text:
+            return text
+        text = new
+    return text
+
+
 # Registry: name -> (kind, function). Functions returning str are diffed; others give edits.
 FIXERS: dict[str, tuple[str, Callable]] = {
     "fix_mojibake": ("mojibake", mojibake_edits),
+    "strip_markup": ("markup", strip_markup),
     "normalize_nfc": ("unicode", normalize_nfc),
     "remove_invisible": ("invisible_char", remove_invisible),
     "remove_tatweel": ("arabic_tatweel", remove_tatweel),
@@ -184,7 +272,7 @@ FIXERS: dict[str, tuple[str, Callable]] = {
 class FixerConfig(NamedTuple):
     """Which fixers run, in order (immutable, like ftfy's TextFixerConfig)."""
 
-    fixers: tuple[str, ...] = ("fix_mojibake", "remove_invisible", "normalize_nfc",
+    fixers: tuple[str, ...] = ("fix_mojibake", "strip_markup", "remove_invisible", "normalize_nfc",
                                "arabic_presentation_forms", "remove_tatweel", "normalize_spaces")
 
 
