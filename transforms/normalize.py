@@ -223,10 +223,14 @@ def _remove_code(text: str) -> str:
         pieces += [text[pos:m.start()], " "]
         pos = search = end + 1
     return "".join(pieces) + text[pos:] if pieces else text
-# Tags that separate words ("one<br>two" is two words): replaced by a space, which
-# normalize_spaces then tidies; other tags are removed ("<b>N</b>o" stays one word).
-_SEPARATING = re.compile(r"</?(?:p|div|br|li|h[1-6]|tr|td|th|table|ul|ol|dl|dt|dd|section|"
-                         r"article|header|footer|blockquote|hr|title|img|script|style)\b", re.I)
+# Block tags end a paragraph: replaced by a paragraph break (the body keeps the paragraphs an
+# HTML fragment had; in a title, Stage makes it one space). Other tags that separate words
+# ("one<img>two") become a space, which normalize_spaces tidies; the rest are removed
+# ("<b>N</b>o" stays one word).
+_BLOCK = re.compile(r"</?(?:p|div|br|li|ul|ol|h[1-6]|blockquote|section|article|header|"
+                    r"footer|figure|figcaption|table|tr|td|th|hr|dl|dt|dd|pre|title)\b", re.I)
+_SEPARATING = re.compile(r"</?(?:img|script|style|noscript|iframe|object|embed|svg|math|"
+                         r"textarea|template|xmp|input|button|select|option)\b|<!--", re.I)
 
 
 def strip_markup(text: str) -> str:
@@ -235,13 +239,16 @@ def strip_markup(text: str) -> str:
 
     >>> strip_markup("Hi <img src=x onerror=alert(1)>there<script>alert(2)</script>.")
     'Hi  there .'
+    >>> strip_markup("<p>One <b>bold</b></p><p>Two</p>")
+    '\\n\\nOne bold\\n\\n\\n\\nTwo\\n\\n'
     >>> strip_markup("a < b and c > d, <3, x<y")
     'a < b and c > d, <3, x<y'
     >>> strip_markup("<scr<b></b>ipt>evil()</script>ok")
     ' ok'
     """
     def repl(m: re.Match) -> str:
-        return " " if _SEPARATING.match(m.group()) else ""
+        tag = m.group()
+        return "\n\n" if _BLOCK.match(tag) else " " if _SEPARATING.match(tag) else ""
 
     for _ in range(64):  # each round removes at least one tag; real text needs one or two
         # Code elements with their content first, then other tags (which may join the halves
@@ -332,6 +339,14 @@ class Stage(_Base):
     def process(self, article: dict) -> dict:
         for field in ("title", "body"):
             text, steps = fix_text_with_steps(article[field], field)
+            if field == "title" and "\n" in text:
+                # A title is one line: line breaks (from block tags strip_markup removed)
+                # become one space.
+                one_line = one_line_title(text)
+                from transforms.replay import diff_steps as _diff
+
+                steps += _diff(STAGE, "title_one_line", "whitespace", field, text, one_line)
+                text = one_line
             if field == "body":
                 from transforms.record import canonical_body
 
@@ -347,4 +362,15 @@ class Stage(_Base):
             # The source-language original is evidence for repair: tidy it the same way, but
             # it is not output text, so its changes are not part of the replay log.
             article[field] = fix_text(article.get(field) or "")
+        article["original_title"] = one_line_title(article["original_title"])
         return article
+
+
+_LINE_BREAKS = re.compile(r"[ \t]*(?:\r\n|\n|\r)+[ \t]*")
+
+
+def one_line_title(text: str) -> str:
+    """>>> one_line_title("\\n\\nFloods \\n\\n recede\\n")
+    'Floods recede'
+    """
+    return _LINE_BREAKS.sub(" ", text).strip(" ")
