@@ -382,3 +382,12 @@ def test_conformance_harness_counts_losses_and_markup(tmp_path):
     assert total["unexplained:made_up_reason"] == 1 and total["unexplained:missing"] == 1
     assert len(result["markup"]) == 1
     assert {part_of("a.xml"), part_of("b.xml")} <= {"tuning", "frozen"}
+
+
+def test_file_dead_letters_keep_the_bytes_as_they_came():
+    import hashlib
+
+    data = b"  \n" + rss("<item><title>x</title></item>").encode()[:-12]  # cut, after spaces
+    (result,) = parsed("t.xml", data)
+    assert result.dead["reason"] == "truncated_feed"
+    assert result.dead["raw_sha256"] == hashlib.sha256(data).hexdigest()

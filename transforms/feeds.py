@@ -158,6 +158,7 @@ def parse_feed_unbounded(data: bytes, prov: dict, limits: ParseLimits) -> Iterat
     import feedparser
 
     prov = dict(prov, format="feed")
+    original = data
     repairs = []
     if data[:1].isspace():
         data = data.lstrip()
@@ -165,30 +166,39 @@ def parse_feed_unbounded(data: bytes, prov: dict, limits: ParseLimits) -> Iterat
     try:
         data, encoding = decode_feed(data)
     except Reject as rej:
-        yield _dead_file(prov, rej.reason, rej.detail, data)
+        yield _dead_file(prov, rej.reason, rej.detail, original)
         return
     prov["encoding"] = "; ".join([encoding] + repairs)
+    if encoding == "utf-8":
+        # A dead letter of the file keeps the bytes as they came when they are readable as
+        # they are (and their sha256 is the file's); others keep the text as UTF-8.
+        data_for_dead = original
+    else:
+        data_for_dead = data
     refused = xml_guard(data)
     if refused:
-        yield _dead_file(prov, refused, "DTD entity declarations or external entities", data)
+        yield _dead_file(prov, refused, "DTD entity declarations or external entities",
+                         data_for_dead)
         return
     data, _, problem = prepare_feed_bytes(data)
     if problem:
-        yield _dead_file(prov, problem, _PROBLEMS.get(problem, "refused by the XML guard"), data)
+        yield _dead_file(prov, problem, _PROBLEMS.get(problem, "refused by the XML guard"),
+                         data_for_dead)
         return
     try:
         parsed = feedparser.parse(data, resolve_relative_uris=False, sanitize_html=True)
     except Exception as exc:  # noqa: BLE001 - e.g. a NUL in the declared encoding name
         # (found by tests/test_fuzz_parsers.py): one dead letter, not a crashed file.
-        yield _dead_file(prov, "feed_parser_crashed", f"{type(exc).__name__}: {exc}"[:300], data)
+        yield _dead_file(prov, "feed_parser_crashed", f"{type(exc).__name__}: {exc}"[:300],
+                         data_for_dead)
         return
     version = parsed.get("version") or ""
     if not parsed.entries:
         if not version:
             err = parsed.get("bozo_exception")
-            yield _dead_file(prov, "not_a_feed", f"feedparser found no feed: {err}", data)
+            yield _dead_file(prov, "not_a_feed", f"feedparser found no feed: {err}", data_for_dead)
         else:
-            yield _dead_file(prov, "empty_feed", f"{version} feed with no entries", data)
+            yield _dead_file(prov, "empty_feed", f"{version} feed with no entries", data_for_dead)
         return
     feed_lang = lang_code(parsed.feed.get("language"))
     feed_title = parsed.feed.get("title", "")
