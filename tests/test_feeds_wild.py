@@ -391,3 +391,10 @@ def test_file_dead_letters_keep_the_bytes_as_they_came():
     (result,) = parsed("t.xml", data)
     assert result.dead["reason"] == "truncated_feed"
     assert result.dead["raw_sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def test_utf16_feeds_keep_the_attribute_cap():
+    # UTF-16/32 feeds reach the feed reader undecoded (cause 3): the cap of issue 21 still counts.
+    item = "<item " + " ".join(f'a{i}="x"' for i in range(300)) + "><title>t</title></item>"
+    data = rss(item, '<?xml version="1.0" encoding="utf-16"?>').encode("utf-16")
+    assert reasons_of(parsed("u.xml", data)) == ["too_many_attributes"]

@@ -88,7 +88,7 @@ def decode_feed(data: bytes) -> tuple[bytes, str]:
                  "fits the bytes")
 
 
-_TAG = re.compile(rb"<[^<>]*>")
+_ANY_TAG = re.compile(rb"<[^<>]*>")
 
 
 def _text_sample(data: bytes) -> bytes:
@@ -101,7 +101,7 @@ def _text_sample(data: bytes) -> bytes:
     >>> _text_sample(b'<rss><title a="1">Caf\\xe9</title></rss>')
     b'  Caf\\xe9  '
     """
-    sample = _TAG.sub(b" ", data)
+    sample = _ANY_TAG.sub(b" ", data)
     return data if sample.isascii() else sample
 
 
@@ -287,9 +287,14 @@ def parse_feed(data: bytes, prov: dict, limits: ParseLimits, pool=None) -> Itera
     (checked before parsing), and parsing over `limits.feed_timeout_s` is killed and the file
     is one dead letter `feed_timeout` (<= 0: in-process, no limit)."""
     from transforms.html_page import ExtractionCrashed, ExtractionTimeout, run_with_limit
+    from transforms.ingest import xml_autodetect
 
     prov = dict(prov, format="feed")
-    most = most_attributes(data)
+    # UTF-16/32 come here as they are (ingest.parse_file): counted on their text.
+    unit = next((enc for bom, enc in _UNICODE_BOMS if data.startswith(bom)), None) \
+        or xml_autodetect(data[:4])
+    most = most_attributes(data if unit in (None, "utf-8") else
+                           data.decode(unit, "ignore").encode("utf-8"))
     if most > MAX_ATTRIBUTES_PER_ELEMENT:
         yield _dead_file(prov, "too_many_attributes",
                          f"an element with {most} attributes (at most "
