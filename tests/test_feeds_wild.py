@@ -318,6 +318,14 @@ def wild_run(tmp_path_factory):
     (drop / "breaks.jsonl").write_text(json.dumps(
         {"id": "breaks", "title": "Wait\u0085 what\u2028now",
          "body": "First\u2028line.\n\nSecond\u2029part\u0085 ends."}) + "\n", encoding="utf-8")
+    (drop / "big5.xml").write_bytes(feed_in("big5", TEXTS["big5"], "Big5"))             # 3
+    (drop / "utf32.xml").write_bytes(feed_in("utf-32", TEXTS["euc-kr"], "UTF-32"))       # 3
+    (drop / "koi8.xml").write_bytes(feed_in("koi8-r", TEXTS["koi8-r"], None))            # 4
+    (drop / "noise.xml").write_bytes(rss("<item><title>x</title></item>").encode().replace(
+        b"<title>x", b"<title>" + bytes(range(0x80, 0x100)) * 3))                        # 4
+    (drop / "entry.xml").write_text(LONE_ENTRY, encoding="utf-8")                        # 5
+    (drop / "rss11.xml").write_text(RSS11, encoding="utf-8")                             # 5
+    (drop / "note.txt").write_text("Dam opens\n\nThe dam opened on Monday.\n")          # 8
     out = root / "out"
     proc = run_cli("run", "--input", str(drop), "--output", str(out),
                    "--models_dir", str(root / "no-models"))
@@ -331,7 +339,8 @@ def wild_run(tmp_path_factory):
 
 def test_end_to_end_every_case_is_an_article_and_verify_passes(wild_run):
     drop, out, articles, dead = wild_run
-    assert dead == []
+    assert [(d["provenance"]["file"], d["reason"]) for d in dead] == [("noise.xml",
+                                                                       "unknown_encoding")]
     by_file: dict[str, list[dict]] = {}
     for a in articles:
         by_file.setdefault(a["provenance"]["file"], []).append(a)
@@ -342,6 +351,18 @@ def test_end_to_end_every_case_is_an_article_and_verify_passes(wild_run):
     assert breaks["title"] == "Wait\u2026 what\u2028now"
     assert "\u2028" in breaks["body"] and "\u0085" not in breaks["body"]
     assert any(r["before"] == "\u0085" and r["after"] == "\u2026" for r in breaks["repairs"])
+    assert by_file["big5.xml"][0]["title"] == TEXTS["big5"]                       # cause 3
+    assert by_file["utf32.xml"][0]["title"] == TEXTS["euc-kr"]
+    assert by_file["koi8.xml"][0]["title"] == TEXTS["koi8-r"]                     # cause 4
+    assert by_file["koi8.xml"][0]["provenance"]["encoding"].startswith("koi8-r (detected)")
+    assert by_file["entry.xml"][0]["title"] == "Dam opens"                        # cause 5
+    assert by_file["rss11.xml"][0]["title"] == "Port reopens"
+    (note,) = by_file["note.txt"]                                                  # cause 8
+    assert (note["title"], note["body"], note["provenance"]["format"]) == \
+        ("Dam opens", "The dam opened on Monday.", "text")
+    from evals.feeds_conformance import ACTIVE_MARKUP
+
+    assert not [a for a in articles if ACTIVE_MARKUP.search(a["title"] + "\n" + a["body"])]
     proc = run_cli("verify", str(out), "--input", str(drop))
     assert proc.returncode == 0, proc.stderr
     # Every other reader splits our files where we do (no raw Unicode line breaks written).
