@@ -10,7 +10,9 @@ Columns:
 - `name`: the fixer name written in the replay log.
 - `kind`: what it is (read_also, related_header, credit, photo_credit, caption, disclaimer,
   share, follow, promo, embed, separator, footer, widget, nav).
-- `lang`: en, fr, ar or "any" (documentation and the per-language counts of the gate).
+- `lang`: en, fr, ar or "any": the wording's language. Every row applies to every article:
+  an outlet's template need not be in the article's language (an English credit under
+  Arabic text), and a row's wording does not occur in other languages' prose.
 - `match`: "line" (the whole line is the pattern), "prefix" (a marker starts the line and the
   rest is a headline or a name: the whole line goes, the rest is kept in `target`),
   "contains" (the pattern anywhere in a short line: the whole line goes), "suffix" (only the
@@ -300,7 +302,7 @@ def match_line(line: str) -> LineMatch | None:
             m = rx.match(text)
             if m and m.end() < len(text):
                 rest = text[m.end():].strip()
-                if rest and not match_line_is_sentence_start(rest):
+                if rest and not _prose_after_marker(rest):
                     return LineMatch(rule, rest)
         elif rule.match == "contains":
             if words <= CONTAINS_MAX_WORDS and rx.search(text):
@@ -310,18 +312,17 @@ def match_line(line: str) -> LineMatch | None:
     return None
 
 
-def match_line_is_sentence_start(rest: str) -> bool:
+def _prose_after_marker(rest: str) -> bool:
     """After "Read more" a lower-case word is prose ("Read more about it in ..."), not a
     headline.
 
-    >>> match_line_is_sentence_start("about the plan in our report"), match_line_is_sentence_start("Storm hits")
+    >>> _prose_after_marker("about the plan in our report"), _prose_after_marker("Storm hits")
     (True, False)
     """
     return rest[:1].islower()
 
 
 FOOTER_RULE = Rule("footer_line", "footer", "any", "line", "any", "", "<FOOTER_TERMS>")
-NAV_RULE = Rule("glued_navigation", "nav", "any", "lead_span", "edge", "", "<NAV_TERMS>")
 
 
 def is_footer(text: str) -> bool:
@@ -438,11 +439,6 @@ def _hard_joins(run: str) -> int:
     """
     pieces = _JOIN.findall(run)
     return sum(1 for _, sep in pieces[:-1] if not sep or set(sep) & set("|·•/"))
-
-
-def rule_rows() -> list[dict]:
-    """The table as plain rows (for docs and the gate's per-kind print)."""
-    return [r._asdict() for r in RULES] + [FOOTER_RULE._asdict(), NAV_RULE._asdict()]
 
 
 def is_nav_line(text: str) -> bool:
