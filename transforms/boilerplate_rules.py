@@ -151,7 +151,7 @@ RULES: tuple[Rule, ...] = (
          r"(?<=\S)\s*[(\[](?:صورة أرشيفية|صورة ارشيفية)[)\]]\s*$"),
     # "... on Friday. (AFP)" or "... — AP" ending the last line.
     Rule("agency_glued", "credit", "any", "suffix", "tail", "credit",
-         rf"(?<=[.!?؟»\"”])\s*(?:[(\[]\s*{_AGENCY}\s*[)\]]|[-–—]\s*{_AGENCY})\s*$"),
+         rf"(?:(?<=\S)\s*[(\[]\s*{_AGENCY}\s*[)\]]|(?<=[.!?؟»\"”])\s*[-–—]\s*{_AGENCY})\s*$"),
     # "CAIRO (Reuters) - " keeps "CAIRO - "; "(AFP) - " at the start goes whole.
     Rule("agency_dateline", "credit", "any", "lead_span", "any", "credit",
          rf"^(?:[^\n()]{{0,60}}?\s)?(?P<span>[(\[]\s*{_AGENCY}\s*[)\]]\s*(?:[-–—:]+\s*)?)"),
@@ -350,6 +350,8 @@ def suffix_matches(line: str, last: bool) -> list[tuple[Rule, int, int, str]]:
     [('credit', 19)]
     >>> suffix_matches("It ended on Friday. (AFP)", False)
     []
+    >>> [(r.kind, s) for r, s, e, k in suffix_matches("Environ 1 200 pompiers sont mobilisés (AFP)", True)]
+    [('credit', 37)]
     """
     out = []
     for rule, rx in _LINE:
