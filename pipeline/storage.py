@@ -123,10 +123,16 @@ def _check_gcs(bucket: str, options) -> None:
                 "application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS to a "
                 "service-account key file") from None
     from apache_beam.io.gcp.gcsio import GcsIO
+    from google.api_core.exceptions import Forbidden
 
     try:
         found = GcsIO(pipeline_options=options).get_bucket(bucket)
-    except Exception as exc:  # noqa: BLE001 - forbidden, unreachable, ...: one line
+    except Forbidden:
+        # The bucket exists; these credentials may use its objects without reading the
+        # bucket's metadata (roles/storage.objectAdmin has no storage.buckets.get). The
+        # output's write probe and the listing of the drop say what they cannot do.
+        return
+    except Exception as exc:  # noqa: BLE001 - unreachable, ...: one line
         raise StorageError(f"cannot use bucket gs://{bucket}: {_first_line(exc)}") from None
     if found is None:
         raise StorageError(f"bucket gs://{bucket} does not exist (or these credentials "

@@ -83,7 +83,12 @@ class GcsEmulator:
     ("create"|"delete", object name); raising there makes the operation not happen."""
 
     def __init__(self) -> None:
+        import logging
+
         from gcp_storage_emulator import storage as emu_storage
+
+        # Its "Content handled as string" warning comes with every download.
+        logging.getLogger("gcp_storage_emulator").setLevel(logging.ERROR)
         from gcp_storage_emulator.server import create_server
 
         self.on_write = None
@@ -268,6 +273,7 @@ class KillSwitch:
         if self.count is None:
             if op == "create" and name.endswith("/_results.json"):
                 self.count = 0
+                self.run_id = name.rsplit("/", 2)[-2]  # .../_staging/<run_id>/_results.json
             return
         if self.kill_at is not None and self.count == self.kill_at:
             self.fired = True
@@ -336,9 +342,9 @@ def test_gcs_kill_during_publish_then_rerun_gives_one_complete_output(gcs, tmp_p
                 state = "no manifest"
             else:
                 assert verify(f"gs://{BUCKET}/{out}") == [], f"a mix after kill point {k}"
-                state = {old["run"]["run_id"]: "old", new["run"]["run_id"]: "new"}.get(
+                state = {old["run"]["run_id"]: "old", switch.run_id: "new"}.get(
                     manifest["run"]["run_id"], "another run")
-                assert state != "another run"
+                assert state != "another run", (k, manifest["run"]["run_id"])
             # The rerun: exactly one complete output, the new one, nothing else in the prefix.
             switch.arm(None, None)
             rerun = start(2)
