@@ -1,9 +1,11 @@
 """The `newsnorm` command: one entry point, one subcommand per job.
 
     newsnorm run     --input PATH --output DIR [job flags] [Beam pipeline options]
-    newsnorm verify  DIR
-    newsnorm models  list | install NAME | convert SRC_DIR
+    newsnorm verify  DIR [--input PATH]
+    newsnorm replay  DIR --input PATH [--id ID]
+    newsnorm models  list | install NAME | remove NAME | convert SRC_DIR
     newsnorm watch   --input DIR --output DIR [--once]
+    newsnorm --version
 
 Logging is configured before Beam is imported: `import apache_beam` configures the root
 logger itself, after which a plain basicConfig() does nothing (notes/beam-findings.md).
@@ -19,7 +21,9 @@ from typing import Sequence
 SUBCOMMANDS = {
     "run": ("pipeline.run", "run a drop through the pipeline"),
     "verify": ("pipeline.verify_cmd", "check an output directory against its manifest"),
-    "models": ("models.cli", "list, install and convert translation models"),
+    "replay": ("pipeline.replay_cmd", "re-derive every output body from the drop and the "
+               "logged steps"),
+    "models": ("models.cli", "list, install, remove and convert translation models"),
     "watch": ("pipeline.watch", "process new drops as they arrive"),
 }
 
@@ -45,11 +49,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("usage: newsnorm {" + ",".join(SUBCOMMANDS) + "} ...\n")
         for name, (_, text) in SUBCOMMANDS.items():
             print(f"  {name:8s} {text}")
+        print("\n  --version  print the version and the code digest (what skip-if-done compares)")
         return 0 if argv else 2
+    if argv[0] == "--version":
+        from pipeline.version import version_line
+
+        print(version_line())
+        return 0
     name, rest = argv[0], argv[1:]
     if name not in SUBCOMMANDS:
-        print(f"newsnorm: error: unknown command {name!r} (one of: {', '.join(SUBCOMMANDS)})",
-              file=sys.stderr)
+        import difflib
+
+        near = difflib.get_close_matches(name, SUBCOMMANDS, n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        print(f"newsnorm: error: unknown command {name!r} (one of: {', '.join(SUBCOMMANDS)})"
+              + hint, file=sys.stderr)
         return 2
     _setup_logging()
     module_name = SUBCOMMANDS[name][0]

@@ -31,6 +31,7 @@ from apache_beam.pvalue import TaggedOutput
 from pipeline import templates as source_templates
 from pipeline.guard import Refused, open_input, portable_path
 from pipeline.outputs import SplitOutputs
+from pipeline.inputs import read_lines
 from pipeline.spill import (REF_BY_ID, REF_BY_URL, SpillFn, WriteRunsFn, entry_shard,
                             load_spilled, merge_runs, merged_groups, record_entry, url_key,
                             write_shard)
@@ -69,7 +70,7 @@ class ParseFileFn(beam.DoFn):
         fmt = ""
         try:
             with open_input(path, self.root, self.follow_symlinks) as handle:
-                for result in parse_file(name, _lines(handle), self.drop, self.limits):
+                for result in parse_file(name, read_lines(handle), self.drop, self.limits):
                     units += 1
                     if result.article is not None:
                         articles += 1
@@ -103,14 +104,6 @@ class ParseFileFn(beam.DoFn):
         if self.progress and now - self._last >= 5.0:
             self._last = now
             log.info("progress: %d input records parsed in this worker", self._count)
-
-
-def _lines(handle) -> Iterable[bytes]:
-    while True:
-        line = handle.readline()
-        if not line:
-            return
-        yield line
 
 
 class DedupeFn(beam.DoFn):

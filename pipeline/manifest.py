@@ -126,24 +126,18 @@ def input_units(input_path: str, config: dict | None = None) -> dict[Unit, str]:
 
     Files are listed as `newsnorm run` lists them and read as pipeline/graph.py ParseFileFn
     reads them, including its rule that a file whose reading fails is one more unit."""
-    from pipeline.graph import _lines
-    from pipeline.guard import input_root, open_input
-    from pipeline.run import list_input_files
-    from transforms.ingest import ParseLimits, parse_file
+    from pipeline.inputs import parse_drop
+    from transforms.ingest import ParseLimits
 
     limits = ParseLimits.from_settings(config or {})
-    files, drop = list_input_files(input_path)
-    root = input_root(input_path)
     follow = bool((config or {}).get("follow_symlinks", False))
     units: dict[Unit, str] = {}
-    for path, name in files:
-        try:
-            with open_input(path, root, follow) as handle:
-                for result in parse_file(name, _lines(handle), drop, limits):
-                    record = result.article if result.article is not None else result.dead
-                    units[provenance_key(record["provenance"])] = record.get("id") or ""
-        except Exception:  # noqa: BLE001 - as in ParseFileFn: one unit (Refused included)
+    for name, result in parse_drop(input_path, limits, follow):
+        if isinstance(result, Exception):  # as in ParseFileFn: one unit (Refused included)
             units[(name, 0, 0)] = ""
+            continue
+        record = result.article if result.article is not None else result.dead
+        units[provenance_key(record["provenance"])] = record.get("id") or ""
     return units
 
 

@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import difflib
 import hashlib
 import json
 import os
 from dataclasses import dataclass
+from typing import Sequence
+
+from models.paths import default_models_dir
+from transforms.langid import DEFAULT_MIN_CONFIDENCE as LANG_MIN_CONFIDENCE
 
 # The default runner works offline: the default DirectRunner first tries to download the Prism
 # binary (notes/beam-findings.md §1), so the same code would behave differently on a laptop with
@@ -21,13 +26,8 @@ from dataclasses import dataclass
 DEFAULT_RUNNER = "FnApiRunner"
 
 
-def default_models_dir() -> str:
-    """$NEWSNORM_MODELS, else the per-user data dir (~/.local/share/newsnorm/models)."""
-    env = os.environ.get("NEWSNORM_MODELS")
-    if env:
-        return env
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
-    return os.path.join(base, "newsnorm", "models")
+class UsageError(Exception):
+    """A problem with the command line or environment, reported in one line before Beam starts."""
 
 
 @dataclass(frozen=True)
@@ -55,8 +55,9 @@ class JobConfig:
     translate_threads: int = 0
     compute_type: str = "auto"
     device: str = "cpu"
-    # Language detection: below this confidence the answer is "und" rather than a guess.
-    lang_min_confidence: float = 0.0
+    # Language detection: below this confidence the answer is "und" rather than a guess
+    # (0 = always the detector's best guess; the default's measurement: transforms/langid.py).
+    lang_min_confidence: float = LANG_MIN_CONFIDENCE
     # Repair: file of canonical name spellings, one per line ("Yoav Gallant"); "" = the default
     # gazetteer (transforms/data/public_figures.tsv) when built, "none" = no gazetteer.
     name_gazetteer: str = ""
@@ -95,25 +96,34 @@ def add_job_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParse
     parser.add_argument("--num_shards", "--num-shards", type=int, default=d.num_shards,
                         help="article files per format; 0 = one per 8 MiB of input")
     parser.add_argument("--force", action="store_true",
-                        help="rerun even if the output already holds this drop with this config")
+                        help="rerun a drop that is already done, or replace another drop's "
+                        "output")
     parser.add_argument("--models_dir", "--models-dir", default=d.models_dir,
                         help="installed translation models (env NEWSNORM_MODELS)")
-    parser.add_argument("--max_article_chars", type=int, default=d.max_article_chars)
-    parser.add_argument("--max_paragraphs", type=int, default=d.max_paragraphs)
-    parser.add_argument("--html_timeout_s", type=float, default=d.html_timeout_s)
+    parser.add_argument("--max_article_chars", type=int, default=d.max_article_chars,
+                        help="a larger article is dead-lettered (article_too_large)")
+    parser.add_argument("--max_paragraphs", type=int, default=d.max_paragraphs,
+                        help="more paragraphs are dead-lettered (too_many_paragraphs)")
+    parser.add_argument("--html_timeout_s", type=float, default=d.html_timeout_s,
+                        help="hard limit per HTML page extraction (its worker process is "
+                        "killed; 0 = no limit)")
     parser.add_argument("--feed_timeout_s", type=float, default=d.feed_timeout_s,
                         help="seconds one feed may take to parse (0 = no limit, in-process)")
     parser.add_argument("--follow_symlinks", action="store_true",
                         help="read symlinks in the drop whose target is outside it")
-    parser.add_argument("--stage_timeout_s", type=float, default=d.stage_timeout_s)
+    parser.add_argument("--stage_timeout_s", type=float, default=d.stage_timeout_s,
+                        help="limit per record per stage; a record over it is dead-lettered "
+                        "(0 = off)")
     parser.add_argument("--retranslate", choices=("auto", "never", "always"), default=d.retranslate,
                         help="re-translate supplied machine translations from their original")
     parser.add_argument("--translate_threads", type=int, default=d.translate_threads,
                         help="CTranslate2 threads per worker; 0 = from the CPUs this process may use")
     parser.add_argument("--compute_type", default=d.compute_type,
                         help="CTranslate2 compute type; auto = int8 on CPU")
-    parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default=d.device)
-    parser.add_argument("--lang_min_confidence", type=float, default=d.lang_min_confidence)
+    parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default=d.device,
+                        help="where CTranslate2 runs; auto = cuda when it sees a GPU")
+    parser.add_argument("--lang_min_confidence", type=float, default=d.lang_min_confidence,
+                        help="below this confidence a paragraph's language is 'und'; 0 = off")
     parser.add_argument("--name_gazetteer", default=d.name_gazetteer,
                         help="file of canonical name spellings, one per line (\"Yoav Gallant\"); "
                         "a spelling changes only when this file supports it, otherwise it is "
@@ -150,6 +160,38 @@ def build_parser(prog: str = "newsnorm run") -> argparse.ArgumentParser:
 # pool's, a task manager's), not the driver's: made absolute here (tests/test_cluster.py). On a
 # cluster they must name a path every worker sees: gs://... for the output, the image's /models.
 WORKER_PATHS = ("output", "models_dir", "name_gazetteer")
+
+
+def _beam_parser() -> argparse.ArgumentParser:
+    """Every option Beam's PipelineOptions classes define, parsed as Beam parses them."""
+    from apache_beam.options.pipeline_options import PipelineOptions, _BeamArgumentParser
+
+    parser = _BeamArgumentParser(allow_abbrev=False)
+    seen: dict[str, type] = {}
+    for cls in PipelineOptions.__subclasses__():
+        seen.setdefault(str(cls), cls)
+    for cls in seen.values():
+        cls._add_argparse_args(parser)  # noqa: SLF001 - what PipelineOptions itself does
+    return parser
+
+
+def check_passthrough(extra: Sequence[str], *own: argparse.ArgumentParser) -> None:
+    """Raise UsageError for an argument neither Beam nor the parsers `own` (which left `extra`
+    over) know, naming the nearest known flag: Beam alone only logs "Discarding unparseable
+    args" and runs on without it."""
+    beam = _beam_parser()
+    _, unknown = beam.parse_known_args(list(extra))
+    if not unknown:
+        return
+    bad = unknown[0]
+    flag = bad.split("=", 1)[0]
+    if not flag.startswith("-"):
+        raise UsageError(f"unexpected argument {bad!r} (flags start with --; see --help)")
+    known = [o for p in (*own, beam) for o in p._option_string_actions if o.startswith("--")]
+    near = difflib.get_close_matches(flag, known, n=1, cutoff=0.6)
+    hint = f"; did you mean {near[0]}?" if near else "; see --help"
+    raise UsageError(f"unknown flag {flag}{hint} (neither a newsnorm flag nor a Beam "
+                     "pipeline option)")
 
 
 def config_from_args(args: argparse.Namespace) -> JobConfig:

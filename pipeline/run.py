@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-import glob
-import hashlib
 import json
 import logging
 import math
@@ -24,6 +22,11 @@ import uuid
 from dataclasses import asdict
 from typing import Sequence
 
+from pipeline.inputs import (IGNORED_PREFIXES, fingerprint_inputs, is_remote,  # noqa: F401
+                             list_input_files)
+from pipeline.options import UsageError
+from pipeline.version import code_digest, package_version
+
 log = logging.getLogger("newsnorm")
 
 STAGING_DIR = "_staging"
@@ -35,106 +38,12 @@ OUTPUT_KINDS = ("articles", "dead_letter")
 # FnApiRunner, before the disk shuffle, which merges shards from runs and is not bounded by
 # this). Feed drops under 8 MiB, like the example drop, stay one file per format.
 AUTO_SHARD_BYTES = 8 * 1024 * 1024
-# Names in a drop directory that are not input: markers and hidden files (see README "Drops").
-IGNORED_PREFIXES = ("_", ".")
-
-
-class UsageError(Exception):
-    """A problem with the command line or environment, reported in one line before Beam starts."""
-
-
-def _is_remote(path: str) -> bool:
-    return "://" in path
-
-
-def list_input_files(path: str) -> tuple[list[tuple[str, str]], str]:
-    """Input path -> ([(path, name relative to the drop)], drop name). Sorted, markers skipped.
-
-    Every other entry is listed, whatever it is: a FIFO, a symlink (dangling, looping, or
-    to a directory) is one input unit that pipeline/guard.py `open_input` refuses with a
-    reason, never silently left out. Names are text (`display_name`: bytes that are not
-    UTF-8 are escaped); paths stay as the OS gives them."""
-    from apache_beam.io.filesystems import FileSystems
-
-    from pipeline.guard import display_name
-
-    if not _is_remote(path):
-        if os.path.isdir(path):
-            root = os.path.abspath(path)
-            found = []
-            for dirpath, dirnames, filenames in os.walk(root):
-                # os.walk lists a symlink to a directory as a directory and does not enter it;
-                # it is listed here as a file, refused when opened.
-                links = [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
-                dirnames[:] = sorted(d for d in dirnames
-                                     if not d.startswith(IGNORED_PREFIXES) and d not in links)
-                for f in sorted(filenames + links):
-                    if not f.startswith(IGNORED_PREFIXES):
-                        full = os.path.join(dirpath, f)
-                        found.append((full, display_name(
-                            os.path.relpath(full, root).replace(os.sep, "/"))))
-            return (sorted(found, key=lambda x: x[1]),
-                    display_name(os.path.basename(root.rstrip(os.sep))))
-        if any(ch in path for ch in "*?["):
-            root = os.path.dirname(path.split("*")[0].split("?")[0].split("[")[0]) or "."
-            matches = sorted(p for p in glob.glob(path, recursive=True)
-                             if os.path.islink(p) or not os.path.isdir(p))
-            return ([(os.path.abspath(p), display_name(os.path.relpath(p, root)
-                                                       .replace(os.sep, "/")))
-                     for p in matches], display_name(os.path.basename(os.path.abspath(root))))
-        if os.path.lexists(path) and not os.path.isdir(path):
-            return [(os.path.abspath(path), display_name(os.path.basename(path)))], \
-                display_name(os.path.splitext(os.path.basename(path))[0])
-        raise UsageError(f"input not found: {path}")
-    pattern = path if any(ch in path for ch in "*?[") else path.rstrip("/") + "/**"
-    if not any(ch in path for ch in "*?[") and FileSystems.exists(path) and \
-            not path.endswith("/"):
-        metas = FileSystems.match([path])[0].metadata_list
-        if metas and metas[0].path == path:
-            return [(path, path.rsplit("/", 1)[-1])], path.rsplit("/", 1)[-1]
-    metas = FileSystems.match([pattern])[0].metadata_list
-    root = path.split("*")[0].rstrip("/")
-    out = []
-    for m in metas:
-        rel = m.path[len(root):].lstrip("/")
-        if rel and not any(part.startswith(IGNORED_PREFIXES) for part in rel.split("/")):
-            out.append((m.path, rel))
-    return sorted(out, key=lambda x: x[1]), root.rsplit("/", 1)[-1]
-
-
-def fingerprint_inputs(files: list[tuple[str, str]], root: str | None = None,
-                       follow_symlinks: bool = False) -> dict:
-    """Size and sha256 of every input file: what "the same drop" means for skip-if-done.
-    A file that is not read (pipeline/guard.py) is listed with the reason instead."""
-    from pipeline.guard import Refused, open_input
-
-    entries = []
-    total = 0
-    for path, name in files:
-        digest = hashlib.sha256()
-        size = 0
-        try:
-            handle = open_input(path, root, follow_symlinks)
-        except Refused as exc:
-            entries.append({"path": name, "bytes": 0, "sha256": "", "refused": exc.reason})
-            continue
-        with handle:
-            while True:
-                block = handle.read(1 << 20)
-                if not block:
-                    break
-                size += len(block)
-                digest.update(block)
-        total += size
-        entries.append({"path": name, "bytes": size, "sha256": digest.hexdigest()})
-    fp = hashlib.sha256(json.dumps(entries, sort_keys=True).encode()).hexdigest()[:16]
-    return {"files": entries, "bytes": total, "fingerprint": fp}
 
 
 def check_output_writable(out: str) -> None:
     from apache_beam.io.filesystems import FileSystems
 
-    if not _is_remote(out):
+    if not is_remote(out):
         try:
             os.makedirs(out, exist_ok=True)
             probe = os.path.join(out, f".newsnorm-probe-{uuid.uuid4().hex[:8]}")
@@ -204,7 +113,7 @@ def spill_dir(config, runner: str, staging: str) -> str | None:
                          f"disk; {runner} does not: use --shuffle beam (or auto)")
     if mode == "beam":
         return None
-    if _is_remote(staging):
+    if is_remote(staging):
         return tempfile.mkdtemp(prefix="newsnorm-spill-")
     path = staging.rstrip("/\\") + "-spill"
     os.makedirs(path, exist_ok=True)
@@ -215,7 +124,7 @@ def _clear(out: str, name: str) -> None:
     from apache_beam.io.filesystems import FileSystems
 
     path = FileSystems.join(out, name)
-    if _is_remote(path):  # a "directory" is a key prefix: exists() finds nothing there
+    if is_remote(path):  # a "directory" is a key prefix: exists() finds nothing there
         from pipeline.storage import delete_tree
 
         delete_tree(path)
@@ -235,7 +144,7 @@ def publish(staging: str, out: str, results: list[dict]) -> None:
     _clear(out, MANIFEST_NAME)
     for kind in OUTPUT_KINDS:
         _clear(out, kind)
-    if not _is_remote(out):
+    if not is_remote(out):
         for kind in OUTPUT_KINDS:
             os.makedirs(os.path.join(out, kind), exist_ok=True)
     srcs, dsts = [], []
@@ -284,12 +193,14 @@ def run(argv: Sequence[str] | None = None, save_main_session: bool = False) -> i
     from pipeline.options import DEFAULT_RUNNER, build_parser, config_from_args
 
     from pipeline import storage
+    from pipeline.options import check_passthrough
 
     parser = build_parser()
     args, beam_args = parser.parse_known_args(argv)
     beam_args = runner_aliases(beam_args)
     config = config_from_args(args)
     try:
+        check_passthrough(beam_args, parser)
         # Bucket, credentials and extra first: one line each, before Beam starts.
         storage.check_remote([config.input, config.output],
                              storage.set_filesystem_options(beam_args))
@@ -352,32 +263,44 @@ def execute(config, files, drop: str, beam_args: list[str], default_runner: str)
     from pipeline import graph, manifest
     from pipeline import templates as source_templates
 
+    from models.registry import models_fingerprint
+
     started = time.time()
     from pipeline.guard import display_name, input_root
 
     inputs = fingerprint_inputs(files, input_root(config.input), config.follow_symlinks)
     inputs["path"] = display_name(config.input)
     inputs["drop"] = drop
-    version = _version()
+    version = package_version()
     try:
         tstate = source_templates.prepare(config, inputs["fingerprint"])
     except (OSError, ValueError) as exc:
         print(f"newsnorm: error: {exc}", file=sys.stderr)
         return 2
+    made_by = {"newsnorm_version": version, "code_version": code_digest(),
+               "models": models_fingerprint(config.models_dir)}
     previous = manifest.load(config.output)
-    if (previous and not config.force
-            and previous.get("input", {}).get("fingerprint") == inputs["fingerprint"]
-            and previous.get("config", {}).get("fingerprint") == config.fingerprint()
-            and previous.get("run", {}).get("newsnorm_version") == version
-            and (previous.get("templates") or {}).get("digest_after", "")
-            == tstate["digest"]
-            and not manifest.verify(config.output)):
-        print(f"newsnorm: {printable(drop)} is already done in {printable(config.output)} "
-              "(same input, same config); "
-              "nothing to do. Use --force to run it again.", file=sys.stderr)
-        _clear(config.output, STAGING_DIR)  # leftovers of a killed run (staging, spill files)
-        _summary(previous, config.output, 0.0, skipped=True)
-        return 0
+    if previous and not config.force:
+        before = previous.get("input", {})
+        if before.get("fingerprint") != inputs["fingerprint"]:
+            print(f"newsnorm: error: {printable(config.output)} holds the output of another "
+                  f"input (drop {before.get('drop', '?')!r} from {before.get('path', '?')}, "
+                  f"{len(before.get('files', []))} file(s)); use another --output, or --force "
+                  "to replace it", file=sys.stderr)
+            return 2
+        changed = rerun_reasons(previous, config.fingerprint(), made_by)
+        if (previous.get("templates") or {}).get("digest_after", "") != tstate["digest"]:
+            changed.append("templates store")
+        if not changed and not manifest.verify(config.output):
+            print(f"newsnorm: {printable(drop)} is already done in {printable(config.output)} "
+                  "(same input, config, code and models); nothing to do. Use --force to run it "
+                  "again.",
+                  file=sys.stderr)
+            _clear(config.output, STAGING_DIR)  # leftovers of a killed run (staging, spill)
+            _summary(previous, config.output, 0.0, skipped=True)
+            return 0
+        if changed and config.progress:
+            log.info("running %s again: %s changed since the last run", drop, ", ".join(changed))
 
     num_shards = config.num_shards or max(1, math.ceil(inputs["bytes"] / AUTO_SHARD_BYTES))
     run_id = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
@@ -432,7 +355,7 @@ def execute(config, files, drop: str, beam_args: list[str], default_runner: str)
         templates_section["mode"] = tstate["mode"]
     publish(staging, config.output, results)
     finished = time.time()
-    run_info = {"run_id": run_id, "newsnorm_version": version, "runner": runner,
+    run_info = {"run_id": run_id, **made_by, "runner": runner,
                 "beam_args": list(beam_args), "num_shards": num_shards,
                 "started": _iso(started), "finished": _iso(finished),
                 "seconds": round(finished - started, 3)}
@@ -496,13 +419,26 @@ def _iso(ts: float) -> str:
     return _dt.datetime.fromtimestamp(ts, _dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _version() -> str:
-    try:
-        from importlib.metadata import version
+def rerun_reasons(previous: dict, config_fingerprint: str, made_by: dict) -> list[str]:
+    """What differs between a previous run of the same input and this one ([]: already done).
 
-        return version("newsnorm")
-    except Exception:  # noqa: BLE001 - running from a checkout without install
-        return "0+unknown"
+    >>> made = {"newsnorm_version": "1", "code_version": "c", "models": []}
+    >>> prev = {"config": {"fingerprint": "f"}, "run": dict(made)}
+    >>> rerun_reasons(prev, "f", made)
+    []
+    >>> rerun_reasons(prev, "g", dict(made, models=[{"name": "tiny-test"}]))
+    ['config', 'installed models']
+    """
+    run = previous.get("run", {})
+    reasons = []
+    if previous.get("config", {}).get("fingerprint") != config_fingerprint:
+        reasons.append("config")
+    if (run.get("newsnorm_version") != made_by["newsnorm_version"]
+            or run.get("code_version") != made_by["code_version"]):
+        reasons.append("code")
+    if run.get("models") != made_by["models"]:
+        reasons.append("installed models")
+    return reasons
 
 
 def _summary(doc: dict, out: str, seconds: float, skipped: bool = False) -> None:

@@ -23,6 +23,12 @@ PARAGRAPH = pa.struct([
     ("lang_confidence", pa.float64()),
 ])
 
+# Sentences of an article by the path they took through the translate stage.
+TRANSLATION_COUNTS = pa.struct([
+    ("sentences", pa.int64()), ("translated", pa.int64()), ("retried", pa.int64()),
+    ("kept_source", pa.int64()),
+])
+
 PROVENANCE = pa.struct([
     ("drop", pa.string()), ("file", pa.string()), ("format", pa.string()),
     ("encoding", pa.string()), ("line", pa.int64()), ("entry", pa.int64()),
@@ -39,7 +45,10 @@ ARTICLE_SCHEMA = pa.schema([
     ("source_lang", pa.string()),
     ("source_lang_confidence", pa.float64()),
     ("translation", pa.struct([("status", pa.string()), ("model", pa.string()),
-                               ("model_version", pa.string()), ("reason", pa.string())])),
+                               ("model_version", pa.string()), ("reason", pa.string()),
+                               ("counts", TRANSLATION_COUNTS)])),
+    # Sentences kept in the source language, each with the checks it failed (the evidence).
+    ("translation_problems", pa.list_(pa.string())),
     ("mt_origin", pa.struct([("likely", pa.bool_()), ("signals", pa.list_(pa.string()))])),
     ("repairs", pa.list_(REPAIR)),
     ("flags", pa.list_(pa.string())),

@@ -7,7 +7,7 @@ import sys
 from typing import Sequence
 
 
-def run(argv: Sequence[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newsnorm verify",
                                      description="check an output directory against its "
                                      "manifest. Other flags are Beam filesystem options (e.g. "
@@ -16,12 +16,19 @@ def run(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--input", metavar="PATH",
                         help="the drop it was made from: re-parse it and check that every input "
                              "unit is in the output exactly once")
+    return parser
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
     args, beam_args = parser.parse_known_args(argv)
     from pipeline import storage
     from pipeline.guard import printable
     from pipeline.manifest import load, verify
+    from pipeline.options import check_passthrough
 
     try:
+        check_passthrough(beam_args, parser)
         storage.check_remote([p for p in (args.output, args.input) if p],
                              storage.set_filesystem_options(beam_args))
         problems = verify(args.output, args.input)

@@ -50,6 +50,8 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence
 
+from pipeline.inputs import IGNORED_PREFIXES  # names that are never drops, as in `run`
+
 log = logging.getLogger("newsnorm")
 
 # Either marker completes a directory drop: ours, and the one most producers (Hadoop, Spark,
@@ -59,8 +61,6 @@ DIR_MARKER = DIR_MARKERS[0]
 FILE_MARKER_SUFFIX = ".ready"
 LEDGER_DIR = "_ledger"
 LOCK_NAME = "_watch.lock"
-# Names that are never drops: markers, hidden and temporary files (as in `newsnorm run`).
-IGNORED_PREFIXES = ("_", ".")
 
 SEEN, READY, RUNNING, DONE, FAILED, PARKED = "seen", "ready", "running", "done", "failed", "parked"
 
@@ -648,7 +648,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="failed or interrupted attempts before a drop is parked")
     p.add_argument("--backoff_s", type=float, default=d.backoff_s,
                    help="wait after the first failure; doubles after each further one")
-    p.add_argument("--backoff_max_s", type=float, default=d.backoff_max_s)
+    p.add_argument("--backoff_max_s", type=float, default=d.backoff_max_s,
+                   help="the longest wait between attempts")
     p.add_argument("--run_timeout_s", type=float, default=d.run_timeout_s,
                    help="kill a run after this long and count a failure (0 = no limit)")
     p.add_argument("--lock_wait_s", type=float, default=d.lock_wait_s,
@@ -659,12 +660,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from_argv(argv: Sequence[str]) -> WatchConfig:
+    from pipeline.options import UsageError, build_parser as run_parser, check_passthrough
+
     own, after = split_passthrough(argv)
-    args, unknown = build_parser().parse_known_args(own)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(own)
     passthrough = unknown + after
     for flag in ("--input", "--output"):
         if any(a == flag or a.startswith(flag + "=") for a in passthrough):
             raise SystemExit(f"newsnorm watch: error: {flag} is set by the watcher for each drop")
+    # Every flag handed to the runs must be one `newsnorm run` or Beam knows: checked here
+    # once, not found out by every drop failing.
+    runs = run_parser()
+    _, beam_args = runs.parse_known_args(["--input", "-", "--output", "-", *passthrough])
+    try:
+        check_passthrough(beam_args, parser, runs)
+    except UsageError as exc:
+        print(f"newsnorm watch: error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     names = {f.name for f in dataclasses.fields(WatchConfig)}
     kwargs = {k: v for k, v in vars(args).items() if k in names}
     return WatchConfig(**kwargs, run_args=tuple(passthrough))
@@ -692,8 +705,17 @@ def run(argv: Sequence[str] | None = None) -> int:
     if is_remote(cfg.ledger_dir):
         print("newsnorm watch: error: --ledger_dir must be a local directory", file=sys.stderr)
         return 2
-    if not is_remote(cfg.output):
-        os.makedirs(cfg.output, exist_ok=True)
+    for local in [d for d in (cfg.output, cfg.ledger_dir) if d and not is_remote(d)]:
+        try:
+            os.makedirs(local, exist_ok=True)
+            probe = os.path.join(local, f".newsnorm-probe-{os.getpid()}")
+            with open(probe, "w") as fh:
+                fh.write("ok")
+            os.remove(probe)
+        except OSError as exc:
+            print(f"newsnorm watch: error: output dir not writable: {local}: "
+                  f"{exc.strerror or exc}", file=sys.stderr)
+            return 2
     watcher = Watcher(cfg)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, watcher.request_stop)

@@ -27,7 +27,7 @@ from tests.conftest import REPO
 
 DEPLOY = REPO / "deploy"
 SHELL_RECIPES = sorted(DEPLOY.glob("*.sh")) + [DEPLOY / "crontab", DEPLOY / "Dockerfile"]
-MARKDOWN = [DEPLOY / "README.md", REPO / "README.md"]
+MARKDOWN = [DEPLOY / "README.md", REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 COMMAND_RE = re.compile(r"(?:^|[\s/\"'(])newsnorm\s+([a-z]+)\b(.*)")
 SHELL_STOP = {">>", ">", "|", "||", "&&", ";", "2>&1", "&"}
 
@@ -164,7 +164,7 @@ def test_recipes_use_commands(tmp_path):
     # The recipes this test exists for: if a refactor stops these from being found, say so.
     for where, sub in [("crontab", "watch"), ("cronjob.yaml", "watch"), ("flink.sh", "run"),
                        ("spark.sh", "run"), ("dataflow.sh", "run"),
-                       ("portable_local.sh", "run"), ("README.md", "watch"),
+                       ("portable_local.sh", "run"), ("README.md", "watch"), ("docs/usage.md", "watch"),
                        ("deploy/README.md", "watch")]:
         assert (where, sub) in subs, (where, sub)
 

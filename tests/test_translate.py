@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 import random
 
 import pytest
@@ -338,7 +339,22 @@ def test_shuffled_order_and_batch_split_give_identical_articles(tiny_models_dir)
     assert run(drop, 4) == run(shuffled, 1) == run(drop[1:] + drop[:1], 2)
 
 
-def test_retranslate_modes(tiny_models_dir):
+@pytest.fixture(scope="module")
+def not_a_test_models_dir(tiny_models_dir, tmp_path_factory):
+    """The copy model declared a real model (test_model false): a test model never replaces
+    a supplied translation (tests/test_cli_surprises.py), so the retranslate path is tried
+    with this one. Checksums do not cover metadata.json."""
+    models = tmp_path_factory.mktemp("real-models")
+    shutil.copytree(tiny_models_dir / "tiny-test", models / "copy-real")
+    meta_path = models / "copy-real" / "metadata.json"
+    meta = json.loads(meta_path.read_text())
+    meta["test_model"] = False
+    meta_path.write_text(json.dumps(meta))
+    return models
+
+
+def test_retranslate_modes(not_a_test_models_dir):
+    tiny_models_dir = not_a_test_models_dir
     supplied = _article(5, "en", "Supplied", ["The 30 dead were buried.", "Second paragraph."],
                         route="repair")
     supplied.update(original_lang="fr", original_title="",

@@ -64,6 +64,8 @@ class ParseResult:
 
     article: dict | None = None
     dead: dict | None = None
+    # The input fields the article was made from (`newsnorm replay` starts from their text).
+    fields: dict | None = None
 
 
 # --------------------------------------------------------------------------- sniffing
@@ -493,7 +495,7 @@ def make_article(fields: dict, raw: Any, prov: dict, limits: ParseLimits) -> Par
         check_unicode(fields)
         article = new_article(fields, prov)
         check_limits(article, limits)
-        return ParseResult(article=article)
+        return ParseResult(article=article, fields=fields)
     except Reject as rej:
         return ParseResult(dead=dead_letter(STAGE, rej.reason, rej.detail, raw, prov,
                                             _id_of(fields)))

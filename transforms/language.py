@@ -91,7 +91,9 @@ class Stage(_Base):
     name = "language"
 
     def setup(self) -> None:
-        min_conf = getattr(self.config, "lang_min_confidence", 0.0) or DEFAULT_MIN_CONFIDENCE
+        min_conf = getattr(self.config, "lang_min_confidence", DEFAULT_MIN_CONFIDENCE)
+        if min_conf is None:
+            min_conf = DEFAULT_MIN_CONFIDENCE
         self.detector = Detector(min_confidence=min_conf)
         from models.registry import installed_source_languages
 

@@ -16,6 +16,8 @@ import json
 import re
 from typing import Any, Iterable, Mapping
 
+from transforms.replay import diff_steps
+
 # Input fields of the JSON Lines record (README "Input record").
 INPUT_FIELDS = (
     "id",
@@ -125,21 +127,31 @@ def split_paragraphs(body: str) -> list[str]:
     return [p for p in body.split(PARAGRAPH_SEP) if p] if body else []
 
 
+def input_text(fields: Mapping[str, Any], name: str) -> str:
+    r"""A title or body as the input record holds it, before any change (a list of paragraphs
+    is its items, one blank line apart). Raises Reject for a value that is not text.
+
+    >>> input_text({"body": ["a ", "b"]}, "body"), input_text({"title": 7}, "title")
+    ('a \n\nb', '7')
+    """
+    value = fields.get(name)
+    if isinstance(value, list) and name == "body":
+        if not all(isinstance(p, str) for p in value):
+            raise Reject("bad_field_type", "body list must hold strings only")
+        return PARAGRAPH_SEP.join(value)
+    return _as_text(value, name)
+
+
 def new_article(fields: Mapping[str, Any], provenance: Mapping[str, Any]) -> dict:
     """Build the working record from parsed input fields. Unknown fields go under `extra`.
 
     Raises Reject when the record cannot be an article.
     """
-    title = _as_text(fields.get("title"), "title")
+    raw_title, raw_body = input_text(fields, "title"), input_text(fields, "body")
     body_value = fields.get("body")
-    if isinstance(body_value, list):
-        if not all(isinstance(p, str) for p in body_value):
-            raise Reject("bad_field_type", "body list must hold strings only")
-        body = join_paragraphs(body_value)
-    else:
-        body = _as_text(body_value, "body")
-    body = canonical_body(body)
-    title = collapse_spaces(title)
+    body = canonical_body(join_paragraphs(body_value) if isinstance(body_value, list)
+                          else raw_body)
+    title = collapse_spaces(raw_title)
     if not title and not body:
         raise Reject("no_title_no_body", "the record has neither a title nor a body")
     url, unsafe = safe_url(_as_text(fields.get("url"), "url"))
@@ -166,6 +178,13 @@ def new_article(fields: Mapping[str, Any], provenance: Mapping[str, Any]) -> dic
         # Filled by the stages; present from the start so every stage sees one shape.
         "input_title": title,
         "input_body": body,
+        # What parsing changed (blank-line runs, line ends, spaces): raw text -> input_title/
+        # input_body. The stages log from input_*; the output's `repairs` starts with these
+        # (validate), so replaying it on the record's own text gives the output.
+        "parse_steps": (diff_steps("parse", "collapse_spaces", "whitespace", "title", raw_title,
+                                   title)
+                        + diff_steps("parse", "canonical_body", "whitespace", "body", raw_body,
+                                     body)),
         "repairs": [],
         "flags": [unsafe] if unsafe else [],
         "related": [],

@@ -503,8 +503,8 @@ class Stage(_Base):
 
         self.loaded = {}
         self.cache_hits = self.cache_misses = 0
-        to_english = [m for m in installed_models(self.models_dir).values()
-                      if m.get("target_lang", "en") == "en"]
+        self.models = installed_models(self.models_dir)  # read once per worker, not per article
+        to_english = [m for m in self.models.values() if m.get("target_lang", "en") == "en"]
         if to_english:
             log.info("translate: %d CPU thread(s) (%s; usable CPUs %s, %d Beam worker(s))",
                      self.threads, "requested" if requested else "from usable CPUs", why, workers)
@@ -520,7 +520,7 @@ class Stage(_Base):
         return self.loaded[path]
 
     def _job(self, article: dict) -> _Job | None:
-        from models.registry import model_for
+        from models.registry import find_model
 
         route = article.get("route")
         if route == "translate":
@@ -534,8 +534,13 @@ class Stage(_Base):
         olang = article.get("original_lang") or ""
         wants = (self.retranslate == "always" and route in ("repair", "english")) or (
             self.retranslate == "auto" and route == "repair")
-        if not (wants and original and olang and olang != "en"
-                and model_for(self.models_dir, olang)):
+        meta = find_model(self.models, olang) if olang else None
+        if not (wants and original and olang != "en" and meta):
+            return None
+        if meta.get("test_model"):
+            # A test model's "translation" is a copy of the original: it never replaces a
+            # real supplied translation.
+            article.setdefault("flags", []).append("retranslate_skipped_test_model")
             return None
         orig_paras = split_paragraphs(original)
         if len(orig_paras) != len(split_paragraphs(article["body"])):
@@ -545,7 +550,7 @@ class Stage(_Base):
                     dict(enumerate(orig_paras)))
 
     def process_batch(self, articles: Sequence[dict]) -> list:
-        from models.registry import model_for
+        from models.registry import find_model
 
         jobs = [self._job(a) for a in articles]
         by_model: dict[tuple, list[str]] = {}
@@ -553,7 +558,7 @@ class Stage(_Base):
         for job in jobs:
             if job is None:
                 continue
-            meta = model_for(self.models_dir, job.lang)
+            meta = find_model(self.models, job.lang)
             if meta is None:
                 continue
             metas[job.lang] = meta

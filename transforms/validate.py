@@ -61,6 +61,18 @@ def _repair(entry: dict) -> dict:
     return out
 
 
+def _translation_counts(counts: Any) -> dict | None:
+    """The translate stage's sentence counts, or None for an article it did not translate.
+
+    >>> _translation_counts({"sentences": 3, "translated": 2, "retried": 1}), _translation_counts(None)
+    ({'sentences': 3, 'translated': 2, 'retried': 1, 'kept_source': 0}, None)
+    """
+    if not isinstance(counts, dict):
+        return None
+    return {k: int(counts.get(k) or 0) for k in ("sentences", "translated", "retried",
+                                                  "kept_source")}
+
+
 def to_output(article: dict) -> dict:
     """The working article -> the output record (plain JSON types, fixed field order)."""
     paragraphs = split_paragraphs(article["body"])
@@ -88,11 +100,14 @@ def to_output(article: dict) -> dict:
         "paragraphs": para_records,
         "source_lang": article.get("source_lang", "") or "",
         "source_lang_confidence": float(article.get("source_lang_confidence") or 0.0),
-        "translation": {k: str(translation.get(k, "") or "")
-                        for k in ("status", "model", "model_version", "reason")},
+        "translation": {**{k: str(translation.get(k, "") or "")
+                           for k in ("status", "model", "model_version", "reason")},
+                        "counts": _translation_counts(translation.get("counts"))},
+        "translation_problems": [str(p) for p in article.get("translation_problems") or []],
         "mt_origin": {"likely": bool(mt.get("likely", False)),
                       "signals": [str(s) for s in mt.get("signals", [])]},
-        "repairs": [_repair(r) for r in article.get("repairs", [])],
+        "repairs": [_repair(r) for r in (article.get("parse_steps") or []) +
+                    (article.get("repairs") or [])],
         "flags": sorted({str(f) for f in article.get("flags", [])}),
         "related": [str(x) for x in article.get("related", [])],
         "credit": [str(x) for x in article.get("credit", [])],
