@@ -242,7 +242,7 @@ def build_tiny_test_model(models_dir: str, name: str = NAME, quantization: str =
     Goes through the same conversion and metadata code as a real OPUS-MT install
     (models.install.convert_opus_mt), so the tests exercise that path too.
     """
-    from models.install import convert_opus_mt
+    from models.convert import convert_opus_mt
 
     with tempfile.TemporaryDirectory(prefix="newsnorm-tiny-") as work:
         src = os.path.join(work, "opus-mt-tiny")

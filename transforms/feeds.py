@@ -14,7 +14,7 @@ import re
 from typing import Iterator
 from xml.etree.ElementTree import ParseError
 
-from transforms.ingest import ParseLimits, ParseResult, _dead_file, iso_date, lang_code, make_article
+from transforms.parsed import ParseLimits, ParseResult, _dead_file, iso_date, lang_code, make_article
 from transforms.record import Reject, normalise_id
 from transforms.textblocks import html_to_paragraphs
 
@@ -70,7 +70,7 @@ def decode_feed(data: bytes) -> tuple[bytes, str]:
     """
     from charset_normalizer import from_bytes
 
-    from transforms.ingest import xml_autodetect
+    from transforms.parsed import xml_autodetect
 
     # A BOM (or UTF-16/32 first characters) decides the encoding (XML 1.0 appendix F);
     # feedparser would try its UTF-8 default first, which "reads" UTF-32 as text with NULs.
@@ -287,7 +287,7 @@ def parse_feed(data: bytes, prov: dict, limits: ParseLimits, pool=None) -> Itera
     (checked before parsing), and parsing over `limits.feed_timeout_s` is killed and the file
     is one dead letter `feed_timeout` (<= 0: in-process, no limit)."""
     from transforms.html_page import ExtractionCrashed, ExtractionTimeout, run_with_limit
-    from transforms.ingest import xml_autodetect
+    from transforms.parsed import xml_autodetect
 
     prov = dict(prov, format="feed")
     # UTF-16/32 come here as they are (ingest.parse_file): counted on their text.

@@ -22,7 +22,7 @@ import atexit
 import threading
 from typing import Callable, Iterator
 
-from transforms.ingest import ParseLimits, ParseResult, _dead_file, decode_bytes, lang_code, make_article
+from transforms.parsed import ParseLimits, ParseResult, _dead_file, decode_bytes, lang_code, make_article
 from transforms.record import Reject
 
 # A teaser block (headline link + its standfirst) on the listing pages we know is 100-400
