@@ -68,9 +68,7 @@ def decode_feed(data: bytes) -> tuple[bytes, str]:
     >>> decode_feed('<?xml version="1.0" encoding="koi8-r"?><rss>Привет</rss>'.encode("koi8-r"))
     (b"<?xml version='1.0' encoding='utf-8'?><rss>\\xd0\\x9f\\xd1\\x80\\xd0\\xb8\\xd0\\xb2\\xd0\\xb5\\xd1\\x82</rss>", 'koi8-r')
     """
-    from charset_normalizer import from_bytes
-
-    from transforms.parsed import xml_autodetect
+    from transforms.parsed import detect_encoding, xml_autodetect
 
     # A BOM (or UTF-16/32 first characters) decides the encoding (XML 1.0 appendix F);
     # feedparser would try its UTF-8 default first, which "reads" UTF-32 as text with NULs.
@@ -79,7 +77,7 @@ def decode_feed(data: bytes) -> tuple[bytes, str]:
     utf8, problem, used = _convert(data, unit)
     if problem is None:
         return utf8, encoding_name(used)
-    best = from_bytes(_text_sample(data)).best()
+    best = detect_encoding(_text_sample(data))
     if best is not None and best.encoding:
         utf8, again, used = _convert(data, best.encoding)
         if again is None:
