@@ -313,6 +313,12 @@ def execute(config, files, drop: str, beam_args: list[str], default_runner: str)
         std.runner = default_runner
     runner = std.runner if isinstance(std.runner, str) else type(std.runner).__name__
     if runner.endswith("DaskRunner"):
+        import importlib.util
+
+        if importlib.util.find_spec("distributed") is None:
+            print("newsnorm: error: --runner dask needs dask.distributed: "
+                  "pip install 'newsnorm[dask]' (deploy/dask.md)", file=sys.stderr)
+            return 2
         config = dataclasses.replace(config, batch_records=False)  # options.py says why
     try:
         spill = spill_dir(config, runner, staging)
