@@ -201,8 +201,9 @@ def test_portable_worker_killed_mid_job_fails_loudly_and_rerun_is_identical(tmp_
         manifest_before = (out / "manifest.json").read_bytes()
 
         # The same flags again (--force), and SIGKILL the SDK worker halfway through the job.
-        # The job service notices nothing (it neither retries nor fails the job), so the
-        # driver's wait is bounded by --job_server_timeout: a few times a full run here.
+        # The job service never retries: the job fails if a bundle's data channel breaks, or
+        # else waits for the dead worker, so the driver's wait is bounded by
+        # --job_server_timeout: a few times a full run here.
         bound = int(max(45, 4 * full))
         flags = ["run", "--input", str(drop), "--output", str(out), "--models_dir",
                  str(tmp_path / "no-models"), *portable_args(job, pool_addr, bound)]
