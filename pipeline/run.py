@@ -198,6 +198,13 @@ def run(argv: Sequence[str] | None = None, save_main_session: bool = False) -> i
     parser = build_parser()
     args, beam_args = parser.parse_known_args(argv)
     beam_args = runner_aliases(beam_args)
+    if f"--runner={DASK_RUNNER}" in beam_args:
+        try:  # registers Beam's DaskOptions, so check_passthrough knows --dask_client_address
+            import pipeline.dask_runner  # noqa: F401
+        except ImportError:
+            print("newsnorm: error: --runner dask needs dask.distributed: "
+                  "pip install 'newsnorm[dask]' (deploy/dask.md)", file=sys.stderr)
+            return 2
     config = config_from_args(args)
     try:
         check_passthrough(beam_args, parser)
