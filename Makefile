@@ -19,6 +19,7 @@ demo: install
 	$(BIN)/newsnorm verify $(OUT) --input examples/drop
 
 test: install
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -m "not slow"
 	$(MAKE) gates
 

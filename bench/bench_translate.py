@@ -54,7 +54,7 @@ MASK = -1e4        # output bias of tokens the random model must never emit
 DECODE = {"beam_size": 1, "min_decoding_length": OUT_TOKENS, "max_decoding_length": OUT_TOKENS,
           "no_repeat_ngram_size": 2}
 SENTS_PER_PARAGRAPH, PARAGRAPHS_PER_ARTICLE = 4, 2
-ARTICLES_PER_BATCH = 32   # transforms.translate.Stage.batch_kwargs max_batch_size
+ARTICLES_PER_BATCH = 32   # transforms.translate.TranslateStage.batch_kwargs max_batch_size
 
 
 # ---------------------------------------------------------------- measuring helpers
@@ -300,7 +300,7 @@ def stage_setup(models_dir: str):
 
     config = JobConfig(input="", output="", models_dir=models_dir, translate_threads=1,
                        compute_type="auto", progress=False)
-    stage = translate.Stage(config)
+    stage = translate.TranslateStage(config)
     stage.setup()
 
     def fresh():

@@ -106,8 +106,8 @@ def ours(name: str, data: bytes, limits: ParseLimits) -> tuple[str, str]:
         return "", results[0].dead["reason"]
     article = results[0].article
     try:
-        article = normalize.Stage().process(article)
-        article = boilerplate.Stage().process(article)
+        article = normalize.NormalizeStage().process(article)
+        article = boilerplate.BoilerplateStage().process(article)
     except Reject as rej:
         return "", rej.reason
     return article["body"], ""

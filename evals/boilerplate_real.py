@@ -95,10 +95,10 @@ def clean(row: dict, learned: dict[str, dict]) -> tuple[str, dict | None]:
     article = new_article(as_input(row), {})
     source = templates.source_key(article)
     try:
-        article = normalize.Stage().process(article)
+        article = normalize.NormalizeStage().process(article)
         if source in learned:
             article["source_templates"] = learned[source]
-        article = boilerplate.Stage().process(article)
+        article = boilerplate.BoilerplateStage().process(article)
     except Reject:
         return "", None
     return article["body"], article

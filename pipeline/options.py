@@ -187,7 +187,9 @@ def check_passthrough(extra: Sequence[str], *own: argparse.ArgumentParser) -> No
     flag = bad.split("=", 1)[0]
     if not flag.startswith("-"):
         raise UsageError(f"unexpected argument {bad!r} (flags start with --; see --help)")
-    known = [o for p in (*own, beam) for o in p._option_string_actions if o.startswith("--")]
+    known = [o for p in (*own, beam)
+             for o in p._option_string_actions  # noqa: SLF001 - argparse has no public list
+             if o.startswith("--")]
     near = difflib.get_close_matches(flag, known, n=1, cutoff=0.6)
     hint = f"; did you mean {near[0]}?" if near else "; see --help"
     raise UsageError(f"unknown flag {flag}{hint} (neither a newsnorm flag nor a Beam "

@@ -34,7 +34,7 @@ import operator
 import os
 import pickle
 import uuid
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 import apache_beam as beam
 

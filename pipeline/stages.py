@@ -1,6 +1,6 @@
 """Beam adapters for the stages in transforms/: thin DoFns with counters and dead letters.
 
-Owns: the stage order, building a stage by name, and turning a stage's Reject or unexpected
+Owns: the stage list and order (STAGES), building a stage by name, and turning a stage's Reject or unexpected
 exception into a dead-letter record on the `dead` output (never a failed job, never a silent
 drop). Batched stages (translate) run as a Beam ModelHandler under RunInference, loaded once per
 worker process; a failing batch is bisected so only the poison record is dead-lettered.
@@ -9,7 +9,6 @@ worker process; a failing batch is bisected so only the poison record is dead-le
 from __future__ import annotations
 
 import copy
-import importlib
 import logging
 import queue
 import threading
@@ -24,19 +23,29 @@ from apache_beam.pvalue import TaggedOutput
 
 from pipeline.outputs import SplitOutputs
 from transforms.record import Reject, article_as_raw, dead_letter
+from transforms.boilerplate import BoilerplateStage
+from transforms.language import LanguageStage
+from transforms.normalize import NormalizeStage
+from transforms.repair import Stage as RepairStage
+from transforms.translate import TranslateStage
+from transforms.validate import ValidateStage
 
 DEAD = "dead"
 NAMESPACE = "newsnorm"
 
-# The order a record travels (DESIGN.md). Each name is a module in transforms/ with a `Stage`.
-STAGE_ORDER = ("normalize", "boilerplate", "language", "translate", "repair", "validate")
+# The stages, in the order a record travels (DESIGN.md). Each is a transforms.stage.Stage
+# subclass whose `name` labels its Beam steps, counters and dead-letter reasons.
+STAGES = (NormalizeStage, BoilerplateStage, LanguageStage, TranslateStage, RepairStage,
+          ValidateStage)
+STAGE_ORDER = tuple(cls.name for cls in STAGES)
+# name -> class: what a worker builds from the name it was given (tests add stand-ins here).
+STAGE_CLASSES = {cls.name: cls for cls in STAGES}
 
 log = logging.getLogger("newsnorm")
 
 
 def build_stage(name: str, config: Any):
-    module = importlib.import_module(f"transforms.{name}")
-    return module.Stage(config)
+    return STAGE_CLASSES[name](config)
 
 
 def _dead_from(stage: str, article: dict, reason: str, error: str) -> dict:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -70,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"README.md: {lines} lines (goal: at most ~200)")
     if args.no_run:
         return 0
-    rc, wall, peak = measure(args.cmd.split())
+    rc, wall, peak = measure(shlex.split(args.cmd))
     print(f"{args.cmd}: exit {rc}, wall {wall:.0f} s ({wall / 60:.1f} min; budget "
           f"{BUDGET_S // 60} min), peak memory {peak:.0f} MB (process tree RSS; budget "
           f"{BUDGET_MB} MB), {os.cpu_count()} CPUs, load average "

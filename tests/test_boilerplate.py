@@ -18,8 +18,8 @@ CASES = sorted((Path(__file__).parent / "cases").glob("*.json"))
 
 def clean(fields: dict) -> dict:
     article = new_article(fields, {})
-    article = normalize.Stage().process(article)
-    return boilerplate.Stage().process(article)
+    article = normalize.NormalizeStage().process(article)
+    return boilerplate.BoilerplateStage().process(article)
 
 
 @pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])

@@ -82,7 +82,9 @@ def test_rerun_is_skipped_then_forced_rerun_is_byte_identical(demo_out, tmp_path
     assert run_cli("run", "--input", str(shuffled), "--output", str(out2)).returncode == 0
     a = (out / "articles" / "part-00000-of-00001.jsonl").read_text().splitlines()
     b = (out2 / "articles" / "part-00000-of-00001.jsonl").read_text().splitlines()
-    strip = lambda rows: [{k: v for k, v in json.loads(r).items() if k != "provenance"} for r in rows]
+    def strip(rows):
+        return [{k: v for k, v in json.loads(r).items() if k != "provenance"} for r in rows]
+
     assert strip(a) == strip(b)
 
 

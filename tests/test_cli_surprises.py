@@ -228,7 +228,7 @@ def test_replay_without_parse_steps_would_fail():
 # 7. --lang_min_confidence 0 switches the threshold off; translation evidence is kept.
 def test_lang_min_confidence_zero_switches_the_threshold_off():
     from pipeline.options import JobConfig
-    from transforms.language import DEFAULT_MIN_CONFIDENCE, Stage
+    from transforms.language import DEFAULT_MIN_CONFIDENCE, LanguageStage as Stage
 
     stage = Stage(JobConfig(input="", output="", lang_min_confidence=0.0, models_dir=""))
     stage.setup()
@@ -262,7 +262,7 @@ def test_registry_metadata_is_read_once_per_stage_not_per_article(tiny_models_di
                                                                   monkeypatch):
     import models.registry as registry
     from pipeline.options import JobConfig
-    from transforms.translate import Stage
+    from transforms.translate import TranslateStage as Stage
 
     calls = []
     real = registry.installed_models

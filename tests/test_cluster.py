@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLE_DROP, REPO, newsnorm_cmd, run_cli
+from tests.conftest import EXAMPLE_DROP, newsnorm_cmd, run_cli
 
 pytestmark = pytest.mark.slow
 

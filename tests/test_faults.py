@@ -8,11 +8,8 @@ TestPipeline/FnApiRunner as in tests/test_graph.py; stages are replaced with mon
 from __future__ import annotations
 
 import glob
-import importlib
 import json
-import sys
 import threading
-import types
 
 import apache_beam as beam
 import pytest
@@ -22,7 +19,7 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from pipeline import graph
 from pipeline.options import JobConfig
-from pipeline.stages import STAGE_ORDER, TimeLimit, StageTimeout, apply_stages
+from pipeline.stages import STAGE_CLASSES, STAGE_ORDER, TimeLimit, StageTimeout, apply_stages
 from transforms.record import Reject, new_article
 from transforms.stage import Stage as BaseStage
 
@@ -61,8 +58,7 @@ def _run_graph(tmp_path, config, files):
 
 @pytest.mark.parametrize("stage", STAGE_ORDER)
 def test_exception_in_any_stage_is_a_dead_letter(tmp_path, monkeypatch, stage):
-    module = importlib.import_module(f"transforms.{stage}")
-    cls = module.Stage
+    cls = STAGE_CLASSES[stage]
     if getattr(cls, "batched", False):
         original = cls.process_batch
 
@@ -109,7 +105,7 @@ def test_time_limit_unit():
 
 @pytest.mark.parametrize("stage", ["normalize", "validate"])
 def test_slow_record_is_dead_lettered_not_a_hung_job(tmp_path, monkeypatch, stage):
-    cls = importlib.import_module(f"transforms.{stage}").Stage
+    cls = STAGE_CLASSES[stage]
     original = cls.process
     release = threading.Event()
 
@@ -160,11 +156,9 @@ class FakeBatchStage(BaseStage):
 
 @pytest.fixture
 def fake_batch_module(monkeypatch):
-    module = types.ModuleType("transforms.fakebatch")
-    module.Stage = FakeBatchStage
-    monkeypatch.setitem(sys.modules, "transforms.fakebatch", module)
+    monkeypatch.setitem(STAGE_CLASSES, "fakebatch", FakeBatchStage)
     FakeBatchStage.release = threading.Event()
-    yield module
+    yield FakeBatchStage
     FakeBatchStage.release.set()
 
 

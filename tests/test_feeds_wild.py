@@ -12,7 +12,6 @@ marker.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -74,16 +73,16 @@ def test_cause1_feed_and_json_lines_hash_the_same_way():
     ("Read also", "empty_after_cleaning"),  # cleaning emptied it: still refused
 ])
 def test_cause2_headline_only_is_title_only_not_boilerplate(input_body, expect):
-    import importlib
 
     from pipeline.options import JobConfig
+    from pipeline.stages import build_stage
     from transforms.record import Reject, new_article
 
     record = new_article({"title": "Port reopens after storm", "url": "https://x.test/a",
                           "body": input_body, "lang": "en"}, {"file": "f", "entry": 1})
     try:
         for name in ("normalize", "boilerplate", "validate"):  # where emptiness is decided
-            stage = importlib.import_module(f"transforms.{name}").Stage(JobConfig(input="in", output="out"))
+            stage = build_stage(name, JobConfig(input="in", output="out"))
             stage.setup()
             record = stage.process(record)
         got = record["status"]

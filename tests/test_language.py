@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 from hypothesis import given, settings
@@ -65,7 +64,7 @@ def test_prior_breaks_a_close_call_but_not_a_clear_answer(detector):
 
 
 def _stage(models_dir=""):
-    st = language.Stage(JobConfig(input="", output="", models_dir=models_dir))
+    st = language.LanguageStage(JobConfig(input="", output="", models_dir=models_dir))
     st.setup()
     return st
 

@@ -19,7 +19,6 @@ import random
 import shutil
 from pathlib import Path
 
-import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.test_pipeline import TestPipeline
 

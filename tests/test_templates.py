@@ -32,11 +32,11 @@ def clean_all(fields_list: list[dict]) -> list[dict | Reject]:
     learned = learn(articles)
     out = []
     for a in articles:
-        a = normalize.Stage().process(a)
+        a = normalize.NormalizeStage().process(a)
         if tpl.source_key(a) in learned:
             a["source_templates"] = learned[tpl.source_key(a)]
         try:
-            out.append(boilerplate.Stage().process(a))
+            out.append(boilerplate.BoilerplateStage().process(a))
         except Reject as rej:
             out.append(rej)
     return out

@@ -287,7 +287,7 @@ def _drop():
 
 @pytest.fixture()
 def stage(tiny_models_dir):
-    st = tr.Stage(Config(tiny_models_dir))
+    st = tr.TranslateStage(Config(tiny_models_dir))
     st.setup()
     return st
 
@@ -326,7 +326,7 @@ def test_repeated_boilerplate_sentence_is_translated_once_per_worker(stage):
 
 def test_shuffled_order_and_batch_split_give_identical_articles(tiny_models_dir):
     def run(articles, batch):
-        st = tr.Stage(Config(tiny_models_dir))
+        st = tr.TranslateStage(Config(tiny_models_dir))
         st.setup()
         tr._TRANSLATORS.clear()  # no cache carried between runs
         out = []
@@ -360,7 +360,7 @@ def test_retranslate_modes(not_a_test_models_dir):
     supplied.update(original_lang="fr", original_title="",
                     original_body="Les 30 000 morts ont été enterrés.\n\nDeuxième paragraphe.")
     for mode, expect in (("auto", True), ("always", True), ("never", False)):
-        st = tr.Stage(Config(tiny_models_dir, retranslate=mode))
+        st = tr.TranslateStage(Config(tiny_models_dir, retranslate=mode))
         st.setup()
         art = st.process_batch([copy.deepcopy(supplied)])[0]
         if expect:
@@ -372,7 +372,7 @@ def test_retranslate_modes(not_a_test_models_dir):
             assert art["body"] == supplied["body"] and "translation" not in art
     mismatched = copy.deepcopy(supplied)
     mismatched["original_body"] = "Un seul paragraphe."
-    st = tr.Stage(Config(tiny_models_dir))
+    st = tr.TranslateStage(Config(tiny_models_dir))
     st.setup()
     art = st.process_batch([mismatched])[0]
     assert art["body"] == supplied["body"]
@@ -424,16 +424,16 @@ def test_translate_runs_as_a_runinference_model_handler_loaded_once(tiny_models_
     from pipeline.stages import NAMESPACE, StageModelHandler, apply_stages
 
     loads = []
-    real_setup = tr.Stage.setup
-    monkeypatch.setattr(tr.Stage, "setup", lambda self: (loads.append(1), real_setup(self)))
-    real_job = tr.Stage._job
+    real_setup = tr.TranslateStage.setup
+    monkeypatch.setattr(tr.TranslateStage, "setup", lambda self: (loads.append(1), real_setup(self)))
+    real_job = tr.TranslateStage._job
 
     def job(self, article):
         if article["id"] == "a3":
             raise RuntimeError("poison article")
         return real_job(self, article)
 
-    monkeypatch.setattr(tr.Stage, "_job", job)
+    monkeypatch.setattr(tr.TranslateStage, "_job", job)
     monkeypatch.setattr(tr, "_TRANSLATORS", {})  # a fresh worker: no cache from other tests
     config = Config(tiny_models_dir)
     config.stage_timeout_s = 0
@@ -447,7 +447,7 @@ def test_translate_runs_as_a_runinference_model_handler_loaded_once(tiny_models_
                 equal_to([("a3", "translate_error")]), label="dead")
     result = p.run()
     result.wait_until_finish()
-    assert isinstance(StageModelHandler("translate", config).load_model(), tr.Stage)
+    assert isinstance(StageModelHandler("translate", config).load_model(), tr.TranslateStage)
     assert len(loads) == 2  # once in the pipeline's worker, once in the direct call above
     counters = {c.key.metric.name: c.committed for c in result.metrics().query(
         MetricsFilter().with_namespace(NAMESPACE))["counters"]}

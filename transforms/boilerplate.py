@@ -456,7 +456,7 @@ SHAPE_EVIDENCE = {
 }
 
 
-class Stage(_Base):
+class BoilerplateStage(_Base):
     name = "boilerplate"
 
     def process(self, article: dict) -> dict:

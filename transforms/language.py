@@ -87,7 +87,7 @@ def route_for(lang: str, mt_likely: bool, installed: set[str]) -> str:
     return "translate" if lang in installed else "no_model"
 
 
-class Stage(_Base):
+class LanguageStage(_Base):
     name = "language"
 
     def setup(self) -> None:

@@ -333,7 +333,7 @@ def fix_text(text: str, config: FixerConfig = FixerConfig()) -> str:
     return fix_text_with_steps(text, "text", config)[0]
 
 
-class Stage(_Base):
+class NormalizeStage(_Base):
     name = "normalize"
 
     def process(self, article: dict) -> dict:

@@ -253,7 +253,10 @@ def evidence(templates: dict, h: str) -> str:
     'a learned template line: seen in 37 of 41 articles from BBC'
     """
     n = templates["templates"][h][0]
-    fmt = (lambda v: f"{v:g}" if isinstance(v, float) else str(v))
+
+    def fmt(v):
+        return f"{v:g}" if isinstance(v, float) else str(v)
+
     where = " (this drop and the template store)" if templates.get("stored") else ""
     return (f"a learned template line: seen in {fmt(n)} of {fmt(templates['articles'])} "
             f"articles from {templates['source']}{where}")

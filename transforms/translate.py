@@ -481,7 +481,7 @@ def _translate_text(text: str, results: dict, counts: dict, kept: list[str]) -> 
     return rebuild(text, spans, outs)
 
 
-class Stage(_Base):
+class TranslateStage(_Base):
     name = "translate"
     batched = True
     # Articles per process_batch: many articles share one canonical batch, so equal-length

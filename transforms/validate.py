@@ -140,7 +140,7 @@ def check_article(article: dict) -> None:
                          f"{field} still holds control characters after cleaning")
 
 
-class Stage(_Base):
+class ValidateStage(_Base):
     name = "validate"
 
     def process(self, article: dict) -> Any:
