@@ -249,6 +249,17 @@ def kinds_run(tmp_path_factory):
     os.symlink(os.fsencode(str(outside)), os.path.join(drop, b"escape.jsonl"))
     os.symlink(os.fsencode(str(root)), os.path.join(drop, b"dirlink"))
     os.symlink(b"good.jsonl", os.path.join(drop, b"inner-link.jsonl"))
+    # The other causes in the same drop, so one run shows every case reconciles.
+    put(b"records.jsonl", b"".join([
+        _deep(500), _deep(MAX_NESTING_DEPTH, "deep-edge"),
+        b'{"id": "nan", "title": "t", "x": NaN}\n', b'{"id": 1e400, "title": "t"}\n',
+        b'{"id": true, "title": "t"}\n',
+        _line({"id": "js", "title": "t", "url": "javascript:alert(1)"}),
+        _line({"id": "markup", "title": "A <script>alert(1)</script>title",
+               "body": "<p>One <img src=x onerror=alert(2)></p><p>Two</p>"})]))
+    put(b"flood.xml", _feed(item_attrs=b" " + b" ".join(b'a%d="x"' % i for i in range(5000))))
+    put(b"deep.html", _page(300))
+    put(b"big-first-blank.jsonl", b"\n" + _records(3, "blank-first"))
     out = root / "out"
     proc = run_cli("run", "--input", os.fsdecode(drop), "--output", str(out), "--no_report",
                    "--models_dir", str(root / "no-models"), timeout=240)
@@ -283,8 +294,20 @@ def test_5_6_9_file_kinds_and_names_do_not_kill_the_job(kinds_run):
     for f in out.rglob("*"):
         if f.is_file():
             assert SECRET.encode() not in f.read_bytes(), f
+    # the other causes, side by side
+    assert {k: dead[k]["reason"] for k in ("flood.xml", "deep.html")} == {
+        "flood.xml": "too_many_attributes", "deep.html": "too_deep"}
+    by_line = {(d["provenance"]["file"], d["provenance"].get("line")): d["reason"]
+               for d in _out_rows(out, "dead_letter")}
+    assert [by_line[("records.jsonl", n)] for n in (1, 3, 4, 5)] == [
+        "too_deep", "invalid_json", "invalid_json", "bad_field_type"]
+    assert articles["js"]["url"] == "" and "unsafe_url_dropped" in articles["js"]["flags"]
+    assert articles["markup"]["title"] == "A title"
+    assert articles["markup"]["body"] == "One\n\nTwo"
+    assert {"deep-edge", "blank-first0", "blank-first2"} <= set(articles)
     counts = json.loads((out / "manifest.json").read_text())["counts"]
-    assert counts["reconciled"] and counts["read"] == len(articles) + len(dead) + 1  # 2 dups
+    rows = _out_rows(out, "dead_letter")
+    assert counts["reconciled"] and counts["read"] == len(articles) + len(rows)
 
 
 def test_5_6_9_verify_input_accounts_for_every_entry(kinds_run):
@@ -294,6 +317,55 @@ def test_5_6_9_verify_input_accounts_for_every_entry(kinds_run):
     assert verify(str(out), drop) == []
     proc = run_cli("verify", str(out), "--input", drop, timeout=120)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_every_case_missing_unit_is_caught_by_verify_input(kinds_run, tmp_path):
+    """read = written + dead-lettered holds for the hostile drop, and verify --input fails
+    when a unit is missing: one JSON Lines line, or one Parquet row, each with the manifest
+    re-fixed (bytes, sha256, rows, counts) so only the deeper checks can see it."""
+    import hashlib
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    from pipeline.manifest import verify
+
+    root, drop, out, _ = kinds_run
+
+    def fresh(name):
+        copy = tmp_path / name
+        shutil.copytree(out, copy)
+        return copy, json.loads((copy / "manifest.json").read_text())
+
+    def refix(copy, manifest, rel, rows_delta):
+        data = (copy / rel).read_bytes()
+        (entry,) = [f for f in manifest["files"] if f["path"] == rel]
+        entry.update(bytes=len(data), sha256=hashlib.sha256(data).hexdigest(),
+                     rows=entry["rows"] + rows_delta)
+        (copy / "manifest.json").write_text(json.dumps(manifest))
+
+    # A missing JSON Lines line (a dead letter: the unit is not an article anywhere else)
+    copy, manifest = fresh("line")
+    rel = next(f["path"] for f in manifest["files"] if f["kind"] == "dead_letter")
+    lines = (copy / rel).read_bytes().splitlines(keepends=True)
+    gone = json.loads(lines[0])
+    (copy / rel).write_bytes(b"".join(lines[1:]))
+    manifest["counts"]["dead_lettered"] -= 1
+    manifest["counts"]["read"] -= 1
+    refix(copy, manifest, rel, -1)
+    assert verify(str(copy)) == []  # self-consistent: only the input can tell
+    problems = verify(str(copy), drop)
+    assert len(problems) == 1 and "is missing from the output" in problems[0]
+    assert gone["provenance"]["file"].replace("\x1b", "") in problems[0].replace("\x1b", "")
+    # A missing Parquet row
+    copy, manifest = fresh("row")
+    rel = next(f["path"] for f in manifest["files"] if f["format"] == "parquet")
+    table = pq.read_table(copy / rel)
+    pq.write_table(table.slice(1), copy / rel)
+    refix(copy, manifest, rel, -1)
+    problems = verify(str(copy), drop)
+    missing = table.column("id").to_pylist()[0]
+    assert f"{rel}: article {missing!r} of {rel[:-8]}.jsonl is missing" in problems
 
 
 def test_11_verify_prints_file_names_escaped(kinds_run, tmp_path):
