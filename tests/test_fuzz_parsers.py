@@ -24,6 +24,7 @@ output (now the dead letter `empty_file`).
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -365,3 +366,172 @@ def test_whole_graph_counts_reconcile(tmp_path_factory, lines, junk):
             for line in f.read_text(encoding="utf-8").splitlines()]
     assert len(keys) == len(set(keys)) == counts["read"]
     assert set(keys) == set(input_units(str(drop)))
+
+
+# --------------------------------------------------------------------------- issue 21 shapes
+# Nesting depth, line separators, file kinds and names, and sizes across the whole-file limit:
+# the shapes that found the issue-21 bugs (tests/test_hostile_more.py has one test per cause).
+
+
+def _nest(depth: int, kinds: list[bool]) -> object:
+    value: object = "leaf"
+    for level in range(depth):
+        value = {"k": value} if kinds[level % len(kinds)] else [value]
+    return value
+
+
+@given(st.integers(0, 1200), st.lists(st.booleans(), min_size=1, max_size=4), st.booleans())
+def test_nesting_depth_is_one_result_and_never_breaks_pickling(depth, kinds, as_array):
+    """Any depth: one result; an article up to MAX_NESTING_DEPTH (picklable, as Beam needs),
+    a dead letter too_deep beyond it."""
+    import pickle
+    import sys
+
+    from transforms.ingest import MAX_NESTING_DEPTH
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 3 * depth + 100))  # only to build the input
+    try:
+        text = json.dumps({"id": "n", "title": "Nested", "x": _nest(depth, kinds)})
+    finally:
+        sys.setrecursionlimit(limit)
+    data = ("[" + text + "]").encode() if as_array else text.encode() + b"\n"
+    (result,) = parse(data, lines=not as_array)
+    if depth + 1 <= MAX_NESTING_DEPTH:  # the record itself is one level
+        assert result.article is not None, result.dead
+        pickle.loads(pickle.dumps(result.article))
+        json.dumps(result.article, allow_nan=False)
+    else:
+        assert result.dead["reason"] == "too_deep"
+
+
+LINE_SEPARATORS = ["\r", "\u2028", "\u2029", "\x85", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e",
+                   "\r\n", "\n"]
+
+
+@given(st.lists(st.tuples(st.text(max_size=20), st.sampled_from(LINE_SEPARATORS),
+                          st.text(max_size=20)), min_size=1, max_size=8),
+       st.sampled_from([b"\n", b"\r\n"]), st.booleans())
+def test_line_separators_inside_records_one_result_per_line(parts, newline, ascii_json):
+    """Separators inside JSON strings (raw, as ensure_ascii=False writes them, or escaped)
+    never split a record: one result per line the file has, and every record written back
+    is one line of our JSON Lines (the writer's definition: split at \\n only)."""
+    from pipeline.schema import json_lines
+
+    records = [{"id": f"s{i}", "title": a + sep + b or "t", "body": b + sep + a}
+               for i, (a, sep, b) in enumerate(parts)]
+    raw = [json.dumps(r, ensure_ascii=ascii_json).encode("utf-8", "surrogatepass")
+           for r in records]
+    results = parse(newline.join(raw) + newline)
+    assert len(results) == len(records)
+    for r in results:
+        line = to_json_line(r.article or r.dead, None if r.article else DEAD_LETTER_FIELDS)
+        assert len(json_lines(line.encode("utf-8", "surrogatepass") + b"\n")) == 1
+
+
+FILE_KINDS = ["file", "file", "fifo", "dangling", "loop", "outside", "inside", "dirlink",
+              "socket"]
+
+
+@settings(max_examples=slow_target(40), suppress_health_check=[HealthCheck.too_slow,
+                                                               HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(FILE_KINDS),
+                          st.binary(min_size=1, max_size=12)), min_size=1, max_size=8))
+def test_file_kinds_and_names_each_one_unit(tmp_path_factory, entries):
+    """A drop of any file kinds under any byte names (not UTF-8, control characters): listing,
+    fingerprinting and re-parsing (what run and verify do) finish, never read outside the
+    drop, and give every entry at least one unit; every entry that is not a regular file
+    inside the drop is exactly one unit."""
+    import socket
+
+    from pipeline.guard import input_root
+    from pipeline.manifest import input_units
+    from pipeline.run import fingerprint_inputs, list_input_files
+
+    root = tmp_path_factory.mktemp("kinds")
+    secret = root / "secret.jsonl"
+    secret.write_text(json.dumps({"id": "s", "title": "SECRET-FUZZ"}) + "\n")
+    drop = os.path.join(os.fsencode(str(root)), b"drop")
+    os.mkdir(drop)
+    made: dict[bytes, str] = {}
+    for i, (kind, name) in enumerate(entries):
+        name = b"%d-" % i + bytes(c for c in name if c not in b"/\x00") or b"x"
+        if name.startswith((b"_", b".")):
+            continue
+        path = os.path.join(drop, name)
+        if kind == "file":
+            with open(path, "wb") as fh:
+                fh.write(_good_line())
+        elif kind == "fifo":
+            os.mkfifo(path)
+        elif kind == "dangling":
+            os.symlink(b"/nonexistent/x", path)
+        elif kind == "loop":
+            os.symlink(name, path)
+        elif kind == "outside":
+            os.symlink(os.fsencode(str(secret)), path)
+        elif kind == "inside":
+            os.symlink(b"inside-target", path)
+            with open(os.path.join(drop, b"inside-target"), "wb") as fh:
+                fh.write(_good_line())
+            made[b"inside-target"] = "file"
+        elif kind == "dirlink":
+            os.symlink(os.fsencode(str(root)), path)
+        elif kind == "socket":
+            sock = socket.socket(socket.AF_UNIX)
+            try:
+                sock.bind(path)
+            except OSError:  # path too long for AF_UNIX: a FIFO instead
+                os.mkfifo(path)
+            finally:
+                sock.close()
+        made[name] = kind
+    files, _ = list_input_files(os.fsdecode(drop))
+    assert len(files) == len(made)
+    fp = fingerprint_inputs(files, input_root(os.fsdecode(drop)))
+    json.dumps(fp, ensure_ascii=False).encode("utf-8")  # names are writable text
+    units = input_units(os.fsdecode(drop))
+    assert {u[0] for u in units} == {name for _, name in files}
+    regular = {name for (path, name) in files
+               if made[os.fsencode(path).rsplit(b"/", 1)[-1]] in ("file", "inside")}
+    for (path, name) in files:
+        if name not in regular:
+            assert [u for u in units if u[0] == name] == [(name, 0, 0)]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("kind", ["jsonl", "jsonl-blank-first", "utf16-jsonl", "array"])
+@pytest.mark.parametrize("offset", [-1, 0, 1])
+def test_sizes_across_the_whole_file_limit(offset, kind):
+    """Files a few bytes either side of MAX_WHOLE_FILE_BYTES (64 MiB): JSON Lines keep every
+    record at every size; a whole-file format over it is one file_too_large dead letter."""
+    from transforms.ingest import MAX_WHOLE_FILE_BYTES
+
+    record = b'{"id": "%09d", "title": "t", "body": "' + b"b" * 1000 + b'"}\n'
+    unit = len(record % 0)
+    target = MAX_WHOLE_FILE_BYTES + offset
+    if kind == "array":
+        n = (target - 2) // (unit + 1)
+        data = b"[" + b",".join(record.strip() % i for i in range(n)) + b"]"
+        data = data[:-1] + b" " * (target - len(data)) + b"]"
+    else:
+        n = (target - 1) // unit
+        data = (b"\n" if kind == "jsonl-blank-first" else b"") + \
+            b"".join(record % i for i in range(n))
+        data += b" " * (target - len(data) - 0)
+        if kind == "utf16-jsonl":
+            data = data.decode().encode("utf-16")  # twice the bytes: streamed decoding
+    assert kind == "utf16-jsonl" or len(data) == target
+    articles = dead = 0
+    reasons = set()
+    for r in parse_file("big", iter(data.splitlines(keepends=True)), "drop"):
+        if r.article is not None:
+            articles += 1
+        else:
+            dead += 1
+            reasons.add(r.dead["reason"])
+    if kind == "array" and len(data) > MAX_WHOLE_FILE_BYTES:
+        assert (articles, reasons) == (0, {"file_too_large"})
+    else:
+        assert articles == n, (kind, offset, articles, reasons)
