@@ -45,6 +45,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from transforms.numbers import find_numbers
+from transforms.replay import replay  # raises ReplayError (a ValueError) on a misfit
 from evals.number_cases import generate
 from transforms.repair import FLAG_DISAGREE, FLAG_NUMBER, FLAG_TOKEN, MARKER
 
@@ -111,14 +112,6 @@ def run_pipeline(cases: list[dict], workdir: str) -> dict[str, dict]:
                 rec = json.loads(line)
                 articles[rec["id"]] = rec
     return articles
-
-
-def replay(text: str, steps: list[dict]) -> str:
-    for s in steps:
-        if text[s["start"]:s["end"]] != s["before"]:
-            raise ValueError(f"step does not apply: {s}")
-        text = text[:s["start"]] + s["after"] + text[s["end"]:]
-    return text
 
 
 def score(cases: list[dict], articles: dict[str, dict]) -> dict:

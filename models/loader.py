@@ -110,11 +110,15 @@ def threads_for(requested: int, workers: int, cpus: int) -> int:
     return max(1, cpus // max(1, workers))
 
 
-def beam_workers(config) -> int:
-    """Beam workers sharing this machine: config.beam_workers, else $NEWSNORM_BEAM_WORKERS, else 1."""
-    value = getattr(config, "beam_workers", 0) or os.environ.get("NEWSNORM_BEAM_WORKERS", "1")
+def beam_workers() -> int:
+    """Beam workers sharing this machine's CPUs: $NEWSNORM_BEAM_WORKERS (set by whoever starts
+    several), else 1.
+
+    >>> beam_workers()
+    1
+    """
     try:
-        return max(1, int(value))
+        return max(1, int(os.environ.get("NEWSNORM_BEAM_WORKERS", "1")))
     except ValueError:
         return 1
 

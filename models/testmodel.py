@@ -7,7 +7,7 @@ OPUS-MT directory (Marian .npz + decoder.yml + vocab.yml + spm) and converted by
 `newsnorm models install tiny-test` installs it so anyone can try the translate path offline.
 
 Its output is NOT a translation: it copies the source. The metadata says so (`test_model`,
-`copy_model`, `note`). The weight recipe is /work/shared/notes/ct2-tiny-models.md (measured).
+`copy_model`, `note`). The weight recipe was measured on CTranslate2 4.x.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ NAME = "tiny-test"
 VERSION = "1.0.0"
 SOURCE_LANGS = ["ar", "fr"]
 # The longest source (in sentencepiece tokens, </s> included) the copy model can copy: its
-# position table has this many rows (notes/ct2-tiny-models.md §3: max_decoding_length <= max_len).
+# position table has this many rows (max_decoding_length must not exceed it).
 MAX_LEN = 256
 GOLDEN = "Le 14 juillet, 3 500 personnes ont manifesté à Paris."
 
@@ -110,8 +110,8 @@ def copy_marian_weights(V: int, max_len: int = MAX_LEN, d_tok: int = 128, seed: 
 
     The residual stream is [position subspace | token subspace]; only decoder cross-attention
     is non-zero: its query/key read positions (sharp, alpha) and its value/output move the
-    source token, so step t emits source token t. Constants from notes/ct2-tiny-models.md §1
-    (exact copies with greedy and beam 4, float32 and int8).
+    source token, so step t emits source token t. Constants chosen by
+    measurement (exact copies with greedy and beam 4, float32 and int8).
     """
     rng = np.random.default_rng(seed)
     d_pos = max_len + 1

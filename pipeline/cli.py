@@ -8,7 +8,7 @@
     newsnorm --version
 
 Logging is configured before Beam is imported: `import apache_beam` configures the root
-logger itself, after which a plain basicConfig() does nothing (notes/beam-findings.md).
+logger itself, after which a plain basicConfig() does nothing.
 """
 
 from __future__ import annotations

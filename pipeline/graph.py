@@ -6,7 +6,7 @@ driver (pipeline/run.py), which publishes them and writes the manifest last.
 Determinism: every record is keyed by a hash of its sort key into a fixed number of shards,
 and each shard is written in the total order of `spill.record_entry`, so a rerun (in any input
 order, with any worker count) writes byte-identical files. The shuffles before the stages also
-spread work across workers (notes/beam-findings.md: multi_processing only splits work after a
+spread work across workers (Beam 2.77: multi_processing only splits work after a
 shuffle).
 
 Two shapes, same files: with `spill` (a local directory; `--shuffle disk`, the default on one

@@ -21,7 +21,7 @@ from models.paths import default_models_dir
 from transforms.langid import DEFAULT_MIN_CONFIDENCE as LANG_MIN_CONFIDENCE
 
 # The default runner works offline: the default DirectRunner first tries to download the Prism
-# binary (notes/beam-findings.md §1), so the same code would behave differently on a laptop with
+# binary, so the same code would behave differently on a laptop with
 # internet. FnApiRunner is what DirectRunner falls back to anyway.
 DEFAULT_RUNNER = "FnApiRunner"
 

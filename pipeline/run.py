@@ -189,7 +189,7 @@ def runner_aliases(beam_args: Sequence[str]) -> list[str]:
     return out
 
 
-def run(argv: Sequence[str] | None = None, save_main_session: bool = False) -> int:
+def run(argv: Sequence[str] | None = None) -> int:
     from pipeline.options import DEFAULT_RUNNER, build_parser, config_from_args
 
     from pipeline import storage

@@ -241,8 +241,8 @@ class StageModelHandler(ModelHandler):
     process and shares it between the threads of that process (its Shared handle), batches
     with BatchElements and reports its own inference metrics. Failures are isolated per record
     inside run_inference (run_isolated): RunInference's with_exception_handling() would send
-    the whole batch to the dead letters when one element raises (../shared/notes/
-    beam-findings.md), so it is not used. Each inference is (dead?, record).
+    the whole batch to the dead letters when one element raises (Beam 2.77), so it is not
+    used. Each inference is (dead?, record).
     """
 
     def __init__(self, name: str, config: Any) -> None:

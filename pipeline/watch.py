@@ -6,7 +6,7 @@ restarted processes every drop exactly once and never marks a half-written outpu
 
 Why a watcher and not Beam's `MatchContinuously`: on the local runner it busy-polls, never runs
 anything after a GroupByKey (so no file write ever completes) and re-emits every file after a
-restart (notes/beam-findings.md §2). So each complete drop runs `newsnorm run` as a subprocess:
+restart (checked on Beam 2.77). So each complete drop runs `newsnorm run` as a subprocess:
 memory is released after each drop and a crash is contained in one drop.
 
 Conventions (README "Triggered runs and deployment"):

@@ -434,7 +434,7 @@ def test_translate_runs_as_a_runinference_model_handler_loaded_once(tiny_models_
         return real_job(self, article)
 
     monkeypatch.setattr(tr.TranslateStage, "_job", job)
-    monkeypatch.setattr(tr, "_TRANSLATORS", {})  # a fresh worker: no cache from other tests
+    monkeypatch.setattr("transforms.mt_sentences._TRANSLATORS", {})  # a fresh worker: no cache
     config = Config(tiny_models_dir)
     config.stage_timeout_s = 0
     drop = _drop() + [dict(copy.deepcopy(_drop()[2]), id="a5", provenance={"line": 5})]

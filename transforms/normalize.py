@@ -7,7 +7,7 @@ presentation forms), and French typography in English text. Each fixer is a plai
 `str -> list of edits` on the current text, registered by name; `FixerConfig` (immutable) says
 which run. `fix_text_with_steps` returns the text and the log steps (transforms/replay.py).
 
-Never NFKC on the whole text: it damages "½" and full-width forms (notes/peer-issues.md §12);
+Never NFKC on the whole text: it damages "½" and full-width forms;
 only Arabic presentation forms are mapped to their base letters.
 """
 

@@ -15,7 +15,6 @@ from transforms.stage import Stage as _Base
 
 REPAIR_FIELDS = ("stage", "kind", "fixer", "field", "start", "end", "before", "after",
                  "evidence", "method", "confidence")
-PROVENANCE_FIELDS = ("drop", "file", "format", "line", "entry", "encoding")
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
