@@ -22,8 +22,8 @@ def report_out(tmp_path_factory):
     for f in EXAMPLE_DROP.iterdir():
         shutil.copy(f, drop / f.name)
     hostile = {"id": "x<script>alert(1)</script>", "lang": "en",
-               # Markup is stripped on input (normalize strip_markup); the id and the damaged
-               # "30,<>" shown as a repair's "before" reach the page and must be escaped.
+               # Markup is stripped on input (normalize strip_markup); the id, the stripped tag
+               # and "30,<>" shown as repairs' "before" reach the page and must be escaped.
                "title": "<img src=x onerror=alert(2)> Officials said 30,<> died",
                "body": "The ministry said <b>talks</b> resume on Friday; 30,<> dead were counted."}
     (drop / "hostile.jsonl").write_text(json.dumps(hostile) + "\n", encoding="utf-8")
@@ -46,7 +46,8 @@ def test_report_is_listed_in_the_manifest_and_self_contained(report_out):
 
 def test_untrusted_text_is_escaped(report_out):
     page = (report_out / "report.html").read_text(encoding="utf-8")
-    assert "<img src=x" not in page and "onerror" not in page  # stripped before the report
+    assert "<img src=x" not in page  # stripped on input; the repair log shows it escaped
+    assert "onerror=alert(2)&gt;" in page and "&lt;img" in page
     assert "30,<>" not in page and "30,&lt;&gt;" in page
     assert "x&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
