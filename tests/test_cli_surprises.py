@@ -59,6 +59,8 @@ def test_skip_if_done_also_compares_the_code_version(tmp_path):
 
 
 # 2. Another drop into an output that holds a drop's output: refused, one line, exit 2.
+@pytest.mark.slow  # 3 runs, 26 s under load
+@pytest.mark.timeout(600)
 def test_different_drop_into_a_used_output_is_refused_unless_forced(tmp_path):
     out = tmp_path / "out"
     env = _models_env(tmp_path / "models")
@@ -152,6 +154,8 @@ def test_models_remove(tmp_path):
     assert proc.returncode == 1 and (tmp_path / "models").is_dir()
 
 
+@pytest.mark.slow  # 3 runs, 25 s under load
+@pytest.mark.timeout(600)
 def test_test_model_never_replaces_a_supplied_translation(tmp_path, tiny_models_dir):
     """examples/drop holds English machine translations with their Arabic/French original."""
     bodies = {}

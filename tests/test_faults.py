@@ -245,6 +245,8 @@ def _ids_once(out, expected):
     assert set(seen) == expected
 
 
+@pytest.mark.slow  # kill-and-rerun: 6 runs, 72 s under load
+@pytest.mark.timeout(600)
 def test_kill_at_random_points_then_rerun_completes(tmp_path):
     import os
     import random

@@ -330,6 +330,8 @@ def test_mutated_page_is_one_result(ops):
 
 
 # The Beam graph: ~2 s a drop; 4 drops in CI (long: 100).
+@pytest.mark.slow  # Beam pipelines per example, 23 s under load
+@pytest.mark.timeout(600)
 @settings(max_examples=slow_target(4), suppress_health_check=[HealthCheck.too_slow,
                                                               HealthCheck.function_scoped_fixture])
 @given(st.lists(jsonl_line, min_size=1, max_size=12), st.binary(max_size=300))

@@ -19,6 +19,8 @@ import random
 import shutil
 from pathlib import Path
 
+import pytest
+
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.test_pipeline import TestPipeline
 
@@ -74,6 +76,8 @@ def _staged(tmp: Path, files, options, models, spill: bool = False) -> dict[str,
             for f in sorted(staging.rglob("*")) if f.is_file()}
 
 
+@pytest.mark.slow  # multi-process replay, 29 s under load
+@pytest.mark.timeout(600)
 def test_shuffled_files_two_workers_byte_identical(tmp_path, tiny_models_dir):
     drop = _make_drop(tmp_path)
     files = _files(drop)
@@ -104,6 +108,8 @@ def _articles_without_line(out: Path) -> list[str]:
     return rows
 
 
+@pytest.mark.slow  # multi-process replay, 33 s under load
+@pytest.mark.timeout(600)
 def test_cli_shuffled_lines_multiprocessing_same_articles(tmp_path, tiny_models_dir):
     drop = _make_drop(tmp_path)
     # Only the JSON Lines files without a duplicate id are shuffled: which copy of a duplicate

@@ -75,6 +75,8 @@ def pid_alive(pid: int) -> bool:
         return False
 
 
+@pytest.mark.slow  # kill-and-restart, 21 s under load
+@pytest.mark.timeout(600)
 def test_three_drops_sigkill_restart_each_processed_exactly_once(tmp_path):
     inp, out = tmp_path / "in", tmp_path / "out"
     inp.mkdir()
