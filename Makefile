@@ -32,6 +32,7 @@ test-slow: install
 gates: install
 	$(BIN)/python -m evals.repair_numbers
 	$(BIN)/python -m evals.langid
+	$(BIN)/python -m evals.langid_context
 	$(BIN)/python -m evals.boilerplate
 	$(BIN)/python -m evals.boilerplate_real
 	$(BIN)/python -m evals.feeds_conformance

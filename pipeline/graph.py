@@ -32,6 +32,7 @@ from pipeline import templates as source_templates
 from pipeline.guard import Refused, open_input, portable_path
 from pipeline.outputs import SplitOutputs
 from pipeline.inputs import read_lines
+from pipeline.source_language import SourceLanguages
 from pipeline.spill import (REF_BY_ID, REF_BY_URL, SpillFn, WriteRunsFn, entry_shard,
                             load_spilled, merge_runs, merged_groups, record_entry, url_key,
                             write_shard)
@@ -241,7 +242,11 @@ def build(p: beam.Pipeline, files: list[tuple[str, str]], drop: str, staging: st
     if templates and templates.get("mode", "off") != "off":
         with_siblings = source_templates.with_templates(with_siblings, parsed.articles,
                                                         templates, staging)
-    cleaned, stage_deads = apply_stages(with_siblings, config)
+    # Each source's language distribution in this drop, for the language stage's source prior
+    # (issue 18): computed from the parsed articles, so it is ready before the shuffles end.
+    source_langs = parsed.articles | SourceLanguages(config)
+    cleaned, stage_deads = apply_stages(with_siblings, config,
+                                        side_inputs={"language": source_langs})
     dead_parts = [parsed[DEAD], deduped[DEAD], *stage_deads]
     dead = dead_parts | "Flatten dead letters" >> beam.Flatten()
     written = []

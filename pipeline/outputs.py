@@ -50,8 +50,8 @@ class _Pairs(beam.DoFn):
     def start_bundle(self) -> None:
         self.fn.start_bundle()
 
-    def process(self, element: Any) -> Iterable[tuple[str, Any]]:
-        for out in self.fn.process(element) or ():
+    def process(self, element: Any, *side: Any) -> Iterable[tuple[str, Any]]:
+        for out in self.fn.process(element, *side) or ():
             yield as_pair(out, self.main)
 
     def finish_bundle(self):
@@ -71,13 +71,14 @@ def _pick(pair: tuple[str, Any], tag: str) -> Iterable[Any]:
 class SplitOutputs(beam.PTransform):
     """`beam.ParDo(fn).with_outputs(*tags, main=main)`, built from transforms every runner has."""
 
-    def __init__(self, fn: beam.DoFn, *tags: str, main: str) -> None:
+    def __init__(self, fn: beam.DoFn, *tags: str, main: str, side_inputs: tuple = ()) -> None:
         super().__init__()
         self.fn = fn
         self.tags = tags
         self.main = main
+        self.side_inputs = side_inputs  # e.g. (beam.pvalue.AsDict(pcoll),): extra process args
 
     def expand(self, pcoll):
-        pairs = pcoll | "Do" >> beam.ParDo(_Pairs(self.fn, self.main))
+        pairs = pcoll | "Do" >> beam.ParDo(_Pairs(self.fn, self.main), *self.side_inputs)
         return Outputs({tag: pairs | f"Only {tag}" >> beam.FlatMap(_pick, tag)
                         for tag in (self.main, *self.tags)})

@@ -20,7 +20,7 @@ REPAIR = pa.struct([
 
 PARAGRAPH = pa.struct([
     ("text", pa.string()), ("kind", pa.string()), ("lang", pa.string()),
-    ("lang_confidence", pa.float64()),
+    ("lang_confidence", pa.float64()), ("lang_by", pa.string()),
 ])
 
 # Sentences of an article by the path they took through the translate stage.
@@ -44,6 +44,8 @@ ARTICLE_SCHEMA = pa.schema([
     ("paragraphs", pa.list_(PARAGRAPH)),
     ("source_lang", pa.string()),
     ("source_lang_confidence", pa.float64()),
+    ("source_lang_by", pa.string()),
+    ("lang_evidence", pa.list_(pa.string())),
     ("translation", pa.struct([("status", pa.string()), ("model", pa.string()),
                                ("model_version", pa.string()), ("reason", pa.string()),
                                ("counts", TRANSLATION_COUNTS)])),

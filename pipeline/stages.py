@@ -9,6 +9,7 @@ worker process; a failing batch is bisected so only the poison record is dead-le
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import queue
 import threading
@@ -157,14 +158,18 @@ class StageFn(beam.DoFn):
         if self.stage is not None:
             self.stage.teardown()
 
-    def process(self, article: dict) -> Iterable[Any]:
+    def process(self, article: dict, context: Any = None) -> Iterable[Any]:
         self.n_in.inc()
         start = time.perf_counter()
         # A timed-out call may still be changing `article` in its abandoned thread; the dead
         # letter is built from this shallow snapshot instead.
         snapshot = dict(article) if self.limit.seconds > 0 else article
+        # A side input (the language stage's per-source distributions) goes to the stage as
+        # its `source_langs`.
+        call = self.stage.process if context is None else functools.partial(
+            self.stage.process, source_langs=context)
         try:
-            result = self.limit.call(self.stage.process, article)
+            result = self.limit.call(call, article)
         except Reject as rej:
             self.n_dead.inc()
             yield TaggedOutput(DEAD, _dead_from(self.name, article, rej.reason, rej.detail))
@@ -305,8 +310,12 @@ class _SplitOutcomes(beam.DoFn):
         yield TaggedOutput(DEAD, record) if dead else record
 
 
-def apply_stages(articles, config: Any, names: Sequence[str] = STAGE_ORDER):
-    """articles -> (cleaned output records, [dead-letter PCollections])."""
+def apply_stages(articles, config: Any, names: Sequence[str] = STAGE_ORDER,
+                 side_inputs: dict | None = None):
+    """articles -> (cleaned output records, [dead-letter PCollections]).
+
+    `side_inputs`: {stage name: PCollection of (key, value)}, given to that (unbatched) stage as
+    a dict (the language stage's per-source language distributions)."""
     deads = []
     current = articles
     for name in names:
@@ -318,7 +327,10 @@ def apply_stages(articles, config: Any, names: Sequence[str] = STAGE_ORDER):
             inferred = current | name >> RunInference(handler)
             outs = inferred | f"Split {name}" >> SplitOutputs(_SplitOutcomes(), DEAD, main="main")
         else:
-            outs = current | name >> SplitOutputs(StageFn(name, config), DEAD, main="main")
+            side = (side_inputs or {}).get(name)
+            extra = (beam.pvalue.AsDict(side),) if side is not None else ()
+            outs = current | name >> SplitOutputs(StageFn(name, config), DEAD, main="main",
+                                                  side_inputs=extra)
         current = outs.main
         deads.append(outs[DEAD])
     return current, deads

@@ -71,10 +71,10 @@ def test_exception_in_any_stage_is_a_dead_letter(tmp_path, monkeypatch, stage):
     else:
         original = cls.process
 
-        def process(self, article):
+        def process(self, article, **side):  # side: the language stage's source_langs
             if article["id"] == "bad":
                 raise ZeroDivisionError("injected fault")
-            return original(self, article)
+            return original(self, article, **side)
 
         monkeypatch.setattr(cls, "process", process)
     articles, dead, read = _run_graph(tmp_path, _config(tmp_path), _drop(tmp_path))
@@ -109,10 +109,10 @@ def test_slow_record_is_dead_lettered_not_a_hung_job(tmp_path, monkeypatch, stag
     original = cls.process
     release = threading.Event()
 
-    def process(self, article):
+    def process(self, article, **side):
         if article["id"] == "bad":
             release.wait(120)  # far above the limit: without it the job would wait 2 min
-        return original(self, article)
+        return original(self, article, **side)
 
     monkeypatch.setattr(cls, "process", process)
     try:

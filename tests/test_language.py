@@ -193,3 +193,189 @@ def test_two_words_keep_a_weak_guess_one_word_does_not(detector):
     assert two.lang not in ("und", "mixed") and two.confidence < 1.0
     one = detector.detect("Saludos")
     assert one.lang == "und" or one.confidence >= detector.min_confidence
+
+
+# --------------------------------------------------------------------- context (issue 18)
+
+_FR_LONG = ("Le ministre a annoncé mardi une enveloppe de deux millions pour les communes "
+            "rurales.\n\nSelon les chiffres officiels, les ménages ruraux sont les plus concernés.")
+
+
+def _decided(article, source_langs=None):
+    return _stage().process(article, source_langs=source_langs)
+
+
+def test_short_heading_keeps_the_article_language_and_says_so():
+    # "Tenue de soirée" alone is not sure to be French; in a French article it is
+    a = _decided(new_article({"title": "Budget rural", "body": "Tenue de soirée\n\n" + _FR_LONG},
+                             {}))
+    assert a["source_lang"] == "fr" and a["source_lang_by"] == "text"
+    assert [p["lang"] for p in a["paragraph_langs"]] == ["fr", "fr", "fr"]
+    assert a["title_lang"]["lang"] == "fr"
+    assert any(e.startswith("text:fr") for e in a["lang_evidence"])
+
+
+def test_a_short_segment_with_strong_own_evidence_is_mixed_not_flipped():
+    a = _decided(new_article({"title": "Budget", "body": "حرب غزة\n\n" + _FR_LONG}, {}))
+    head = a["paragraph_langs"][0]
+    assert a["source_lang"] == "fr"
+    assert head["lang"] == "mixed" and head["sentences"] == ["ar"] and "strong" in head["reason"]
+
+
+@pytest.mark.parametrize("own,n,writable,expect", [
+    ({"lang": "en", "confidence": 0.55, "reason": "agree"}, 14, ("en", "fr"), "fr"),     # weak
+    ({"lang": "und", "confidence": 0.2, "reason": "low_confidence:es"}, 6, ("es", "fr"), "fr"),
+    ({"lang": "en", "confidence": 0.99, "reason": "sure"}, 14, ("en", "fr"), "mixed"),   # strong
+    ({"lang": "ar", "confidence": 0.95, "reason": "letters:ar"}, 8, ("ar",), "mixed"),   # script
+    ({"lang": "en", "confidence": 0.99, "reason": "sure"}, 120, ("en", "fr"), "en"),     # long
+    ({"lang": "en", "confidence": 0.4, "reason": "disagree"}, 120, ("en", "fr"), "fr"),  # long weak
+    ({"lang": "und", "confidence": 0.0, "reason": "no_language_signal"}, 0, (), "und"),  # digits
+])
+def test_decide_segment_table(own, n, writable, expect):
+    assert language.decide_segment(own, n, writable, "fr", 0.9, "text")["lang"] == expect
+
+
+@pytest.mark.parametrize("text", ["safe description", "Example Atom", "Sample entry"])
+def test_feed_channel_language_decides_short_entries(text):
+    a = new_article({"title": "", "body": text}, {"feed_lang": "en"})
+    a["lang"] = "en"  # feeds.py copies the channel's language when the entry has none
+    a = _decided(a)
+    assert (a["source_lang"], a["source_lang_by"]) == ("en", "feed")
+    assert a["paragraph_langs"][0]["lang"] == "en" and a["paragraph_langs"][0]["by"] == "feed"
+
+
+def test_declared_lang_field_decides_when_there_is_no_long_text():
+    a = _decided(new_article({"title": "", "body": "casa nova", "lang": "pt-BR"}, {}))
+    assert (a["source_lang"], a["source_lang_by"]) == ("pt", "declared")
+
+
+def test_declared_language_that_the_script_cannot_write_is_ignored():
+    a = _decided(new_article({"title": "", "body": "حرب غزة", "lang": "fr"}, {}))
+    assert a["source_lang"] == "ar" and a["source_lang_by"] != "declared"
+
+
+def test_source_distribution_decides_short_entries_without_declaration():
+    src = {"example feed": {"langs": {"en": 9, "fr": 1}, "votes": 10, "pooled": ""}}
+    a = _decided(new_article({"title": "", "body": "safe description",
+                              "source": "Example Feed"}, {}), source_langs=src)
+    assert (a["source_lang"], a["source_lang_by"]) == ("en", "source")
+    assert "source:en 0.90 of 10 votes" in a["lang_evidence"]
+    # a two-language source gives no prior
+    src2 = {"example feed": {"langs": {"en": 5, "fr": 5}, "votes": 10, "pooled": ""}}
+    b = _decided(new_article({"title": "", "body": "safe description",
+                              "source": "Example Feed"}, {}), source_langs=src2)
+    assert b["source_lang_by"] != "source"
+
+
+def test_long_text_beats_every_prior():
+    a = new_article({"title": "", "body": _FR_LONG, "lang": "en", "source": "s"}, {"feed_lang": "en"})
+    a = _decided(a, {"s": {"langs": {"en": 10}, "votes": 10}})
+    assert (a["source_lang"], a["source_lang_by"]) == ("fr", "text")
+
+
+@settings(deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["fr", "en", "ar"]), st.text(max_size=8),
+                          st.booleans()), max_size=12), st.randoms(use_true_random=False))
+def test_source_votes_merge_the_same_in_any_order_and_grouping(items, rnd):
+    parts = [{"langs": {lang: 1}, "votes": 1, "pool": {}} if long_ else
+             {"langs": {}, "votes": 0, "pool": {f"k{i}": text}}
+             for i, (lang, text, long_) in enumerate(items)]
+    once = language.merge_votes(parts)
+    shuffled = parts[:]
+    rnd.shuffle(shuffled)
+    cut = len(shuffled) // 2
+    twice = language.merge_votes([language.merge_votes(shuffled[:cut]),
+                                  language.merge_votes(shuffled[cut:])])
+    assert once == twice
+    assert len(once["pool"]) <= language.POOL_SIZE
+
+
+def test_pooled_short_entries_of_a_source_give_its_language(detector):
+    entries = ["safe description", "Example Atom", "new release notes", "the weather today",
+               "read more here", "breaking news update", "sports results tonight"]
+    votes = language.merge_votes([language.source_vote(
+        {"id": str(i), "title": "", "body": t}, detector) for i, t in enumerate(entries)])
+    dist = language.source_distribution(votes, detector)
+    assert language.source_prior(dist)[0] == "en"
+
+
+def test_source_languages_through_beam_reach_the_language_stage(tmp_path):
+    import apache_beam as beam
+    from apache_beam.testing.util import assert_that, equal_to
+
+    from pipeline.source_language import SourceLanguages
+    from pipeline.stages import apply_stages
+
+    arts = [new_article({"id": f"e{i}", "title": "", "body": t, "source": "Feed X"}, {})
+            for i, t in enumerate(["safe description", "the weather today", "read more here",
+                                   "breaking news update", "sports results tonight",
+                                   "new release notes"])]
+    arts.append(new_article({"id": "long", "title": "", "source": "Feed X", "body": (
+        "The council said on Tuesday that the new bridge would open to traffic next spring.")},
+        {}))
+    config = JobConfig(input="", output="")
+    with beam.Pipeline() as p:
+        pc = p | beam.Create(arts, reshuffle=False)
+        dists = pc | SourceLanguages(config)
+        out, _ = apply_stages(pc, config, names=["language"], side_inputs={"language": dists})
+        assert_that(out | beam.Map(lambda a: (a["id"], a["source_lang"], a["source_lang_by"])),
+                    equal_to([(f"e{i}", "en", "source") for i in range(6)]
+                             + [("long", "en", "text")]))
+
+
+# ----------------------------------------------------- mixed paragraphs, routed per sentence
+
+_QUOTE = ("The minister spoke to reporters in the capital on Tuesday afternoon. "
+          "قال الوزير إن المحادثات ستستأنف الأسبوع المقبل في العاصمة. "
+          "He then left the building without taking any further questions.")
+
+
+def test_mixed_paragraph_gets_one_language_per_sentence():
+    a = _decided(new_article({"title": "Talks", "body": _QUOTE + "\n\n" +
+                              "Officials said the talks had been delayed by a dispute over "
+                              "the agenda for several weeks."}, {}))
+    assert a["source_lang"] == "en"
+    assert a["paragraph_langs"][0]["lang"] == "mixed"
+    assert a["paragraph_langs"][0]["sentences"] == ["en", "ar", "en"]
+
+
+def test_arabic_quote_in_an_english_paragraph_is_translated_the_english_is_not(tiny_models_dir):
+    from transforms import translate as tr
+
+    class Config:
+        models_dir = str(tiny_models_dir)
+        translate_threads, retranslate, compute_type, device = 1, "auto", "auto", "cpu"
+
+    body = _QUOTE + "\n\nNothing else to say here."
+    art = {"id": "q", "title": "Talks", "body": body, "input_title": "Talks", "input_body": body,
+           "route": "english", "source_lang": "en", "flags": [], "repairs": [],
+           "paragraph_langs": [{"lang": "mixed", "sentences": ["en", "ar", "en"]},
+                               {"lang": "en"}]}
+    stage = tr.Stage(Config())
+    stage.setup()
+    job = stage._job(art)
+    assert job.lang == "ar" and job.texts() == [
+        "قال الوزير إن المحادثات ستستأنف الأسبوع المقبل في العاصمة."]
+    out = stage.process(art)
+    assert out["translation"]["counts"]["sentences"] == 1
+    assert out["title"] == "Talks"
+    edited = [(r["field"], r["before"]) for r in out["repairs"]]
+    assert all("minister" not in before and "building" not in before for _, before in edited)
+
+
+def test_french_article_translates_only_its_french_sentences_of_a_mixed_paragraph(tiny_models_dir):
+    from transforms import translate as tr
+
+    class Config:
+        models_dir = str(tiny_models_dir)
+        translate_threads, retranslate, compute_type, device = 1, "auto", "auto", "cpu"
+
+    para = "Le ministre a parlé mardi. We will act quickly, he said. Puis il est parti."
+    art = {"id": "f", "title": "Budget", "body": para, "input_title": "Budget", "input_body": para,
+           "route": "translate", "source_lang": "fr", "flags": [], "repairs": [],
+           "title_lang": {"lang": "fr"},
+           "paragraph_langs": [{"lang": "mixed", "sentences": ["fr", "en", "fr"]}]}
+    stage = tr.Stage(Config())
+    stage.setup()
+    job = stage._job(art)
+    assert job.texts() == ["Le ministre a parlé mardi.", "Puis il est parti.", "Budget"]

@@ -201,6 +201,9 @@ def parse_feed_unbounded(data: bytes, prov: dict, limits: ParseLimits) -> Iterat
     feed_lang = lang_code(parsed.feed.get("language"))
     feed_title = parsed.feed.get("title", "")
     prov["feed_version"] = version
+    # The channel's declared language, apart from an entry's own (`lang` holds whichever is
+    # set): the language stage logs which one decided (transforms/language.py).
+    prov["feed_lang"] = feed_lang
     for index, entry in enumerate(parsed.entries, start=1):
         entry_prov = dict(prov, entry=index)
         html = ""

@@ -228,6 +228,22 @@ def narrow_by_letters(text: str, candidates: tuple[str, ...]) -> tuple[str, ...]
     return kept or candidates
 
 
+def writable_by(text: str) -> tuple[str, ...]:
+    """The supported languages whose script and alphabet can write `text`'s letters (its main
+    script; () when it has no letters). A short heading in another script than the article's
+    language is strong evidence of another language; the same script is not.
+
+    >>> writable_by("Ђоковић је"), writable_by("Le vote"), writable_by("٣٠")
+    (('sr',), ('af', 'bs', 'ca', 'cs', 'da', 'de', 'en', 'es', 'fr', 'gl', 'hr', 'id', 'it', 'ms', 'nb', 'nn', 'nl', 'pl', 'pt', 'ro', 'sk', 'sl', 'so', 'sv', 'sw', 'tr', 'vi'), ())
+    """
+    clean = strip_noise(text)
+    counts = language_letters(clean)
+    if not counts:
+        return ()
+    script = main_script(counts)[0]
+    return narrow_by_letters(clean, BY_SCRIPT.get(script, ()))
+
+
 def main_script(counts: dict[str, int]) -> tuple[str, str, int]:
     """(main script, second script or "", letters of the second); Han with kana is Japanese.
 

@@ -54,9 +54,42 @@ class _Job:
     kind: str  # "translation" or "retranslation"
     title: str | None
     paragraphs: dict[int, str]
+    # For a mixed paragraph: the indexes (in sentence_spans order) of the sentences in `lang`;
+    # the other sentences are kept as they are. Absent: every sentence.
+    sentences: dict[int, set[int]] = field(default_factory=dict)
+
+    def texts(self) -> list[str]:
+        """The sentences to translate, in order."""
+        out = []
+        for i, p in self.paragraphs.items():
+            only = self.sentences.get(i)
+            out += [p[a:b] for j, (a, b) in enumerate(sentence_spans(p))
+                    if only is None or j in only]
+        if self.title:
+            out += [self.title[a:b] for a, b in sentence_spans(self.title)]
+        return out
 
 
-def _translate_text(text: str, results: dict, counts: dict, kept: list[str]) -> str:
+def mixed_sentences(paragraphs: list[str], langs: list, lang: str
+                    ) -> tuple[dict[int, str], dict[int, set[int]]]:
+    """The mixed paragraphs holding sentences in `lang`, and those sentences' indexes
+    (transforms/language.py: `sentences[j]` is the language of `sentence_spans(p)[j]`).
+
+    >>> mixed_sentences(["He said. قال الرئيس.", "Fine."],
+    ...                 [{"lang": "mixed", "sentences": ["en", "ar"]}, {"lang": "en"}], "ar")
+    ({0: 'He said. قال الرئيس.'}, {0: {1}})
+    """
+    chosen, only = {}, {}
+    for i, p in enumerate(paragraphs):
+        info = langs[i] if i < len(langs) and isinstance(langs[i], dict) else {}
+        picks = {j for j, sl in enumerate(info.get("sentences") or []) if sl == lang}
+        if info.get("lang") == "mixed" and picks:
+            chosen[i], only[i] = p, picks
+    return chosen, only
+
+
+def _translate_text(text: str, results: dict, counts: dict, kept: list[str],
+                    only: set[int] | None = None) -> str:
     """Rebuild one paragraph (or title) from its translated sentences, counting their paths.
 
     Cache hits are not counted per article: they depend on what was translated before, and an
@@ -64,7 +97,10 @@ def _translate_text(text: str, results: dict, counts: dict, kept: list[str]) -> 
     spans = sentence_spans(text)
     sents = [text[a:b] for a, b in spans]
     outs = []
-    for s in sents:
+    for j, s in enumerate(sents):
+        if only is not None and j not in only:
+            outs.append(s)  # another language in a mixed paragraph: left as it is
+            continue
         r = results[s]
         counts["sentences"] += 1
         counts[r.path] += 1
@@ -116,13 +152,32 @@ class TranslateStage(_Base):
         from models.registry import find_model
 
         route = article.get("route")
+        langs = article.get("paragraph_langs") or []
         if route == "translate":
             lang = article.get("source_lang") or ""
-            langs = article.get("paragraph_langs") or []
             paragraphs = split_paragraphs(article["body"])
             chosen = {i: p for i, p in enumerate(paragraphs)
                       if i < len(langs) and (langs[i] or {}).get("lang") == lang}
-            return _Job(lang, "translation", article.get("title") or None, chosen)
+            mixed, only = mixed_sentences(paragraphs, langs, lang)
+            # A title the language stage found in another language is left as it is.
+            title_lang = (article.get("title_lang") or {}).get("lang", lang)
+            title = article.get("title") if title_lang == lang else None
+            return _Job(lang, "translation", title or None, {**chosen, **mixed}, only)
+        if route == "english":
+            # An English article quoting another language inside a paragraph (a `mixed`
+            # paragraph): the quoted sentences are translated when a model exists, the English
+            # is not. One language per article: the one with the most such sentences.
+            paragraphs = split_paragraphs(article["body"])
+            counts: dict[str, int] = {}
+            for info in langs:
+                if isinstance(info, dict) and info.get("lang") == "mixed":
+                    for sl in info.get("sentences") or []:
+                        if sl not in ("en", "und", "mixed"):
+                            counts[sl] = counts.get(sl, 0) + 1
+            for qlang in sorted(counts, key=lambda k: (-counts[k], k)):
+                if model_for(self.models_dir, qlang):
+                    mixed, only = mixed_sentences(paragraphs, langs, qlang)
+                    return _Job(qlang, "translation", None, mixed, only)
         original = article.get("original_body") or ""
         olang = article.get("original_lang") or ""
         wants = (self.retranslate == "always" and route in ("repair", "english")) or (
@@ -155,9 +210,7 @@ class TranslateStage(_Base):
             if meta is None:
                 continue
             metas[job.lang] = meta
-            texts = list(job.paragraphs.values()) + ([job.title] if job.title else [])
-            sents = [t[a:b] for t in texts for a, b in sentence_spans(t)]
-            by_model.setdefault((meta["path"], job.lang), []).extend(sents)
+            by_model.setdefault((meta["path"], job.lang), []).extend(job.texts())
         results: dict[tuple, dict] = {}
         for (path, lang), sents in by_model.items():
             tr = shared_translator(self._model(metas[lang]))
@@ -199,7 +252,7 @@ class TranslateStage(_Base):
         for i, para in enumerate(paragraphs):
             if i in job.paragraphs:
                 src = job.paragraphs[i]
-                new = _translate_text(src, results, counts, kept)
+                new = _translate_text(src, results, counts, kept, job.sentences.get(i))
                 edits.append((offset, offset + len(para), new))
                 numbers += [{"paragraph": i, "text": m.text, "value": str(m.value),
                              "field": "body"} for m in source_number_mentions(src, job.lang)]

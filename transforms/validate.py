@@ -85,6 +85,7 @@ def to_output(article: dict) -> dict:
             "kind": "heading" if i in headings else "paragraph",
             "lang": str(info.get("lang", "")),
             "lang_confidence": float(info.get("confidence", 0.0)),
+            "lang_by": str(info.get("by", "") or ""),
         })
     translation = article.get("translation") or {}
     mt = article.get("mt_origin") or {}
@@ -99,6 +100,8 @@ def to_output(article: dict) -> dict:
         "paragraphs": para_records,
         "source_lang": article.get("source_lang", "") or "",
         "source_lang_confidence": float(article.get("source_lang_confidence") or 0.0),
+        "source_lang_by": str(article.get("source_lang_by", "") or ""),
+        "lang_evidence": [str(e) for e in article.get("lang_evidence") or []],
         "translation": {**{k: str(translation.get(k, "") or "")
                            for k in ("status", "model", "model_version", "reason")},
                         "counts": _translation_counts(translation.get("counts"))},
