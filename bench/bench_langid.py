@@ -7,14 +7,21 @@ in a fixed order. Both detectors see exactly the same list; each is timed twice,
 Memory is the resident-set growth of this process when the detector is built and has detected
 every paragraph once (models that load lazily are counted).
 
-    .venv/bin/python bench/bench_langid.py [--tsv PATH] [--paragraphs N]
+    .venv/bin/python bench/bench_langid.py [--tsv PATH] [--paragraphs N] [--baseline-rev REV]
+
+`--baseline-rev REV` also times transforms/langid.py as it was at git revision REV (loaded from
+`git show` into a temporary module), in the same process and the same alternation, so "no
+slower than before" is measured on one machine state, not across runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
+import subprocess
 import sys
+import tempfile
 import time
 import zlib
 from pathlib import Path
@@ -46,6 +53,20 @@ def paragraphs(tsv: Path, limit: int) -> list[str]:
     return sorted(out, key=lambda p: zlib.crc32(p.encode("utf-8")))[:limit]
 
 
+def baseline_detector(rev: str):
+    """transforms/langid.py at git revision `rev`, built: its Detector instance."""
+    repo = Path(__file__).resolve().parents[1]
+    source = subprocess.run(["git", "-C", str(repo), "show", f"{rev}:transforms/langid.py"],
+                            check=True, capture_output=True, text=True).stdout
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as fh:
+        fh.write(source)
+    spec = importlib.util.spec_from_file_location("langid_baseline", fh.name)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    os.unlink(fh.name)
+    return module.Detector()
+
+
 def timed(fn, texts: list[str]) -> float:
     start = time.perf_counter()
     for text in texts:
@@ -59,6 +80,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--tsv", type=Path, default=default_tsv())
     ap.add_argument("--paragraphs", type=int, default=1000)
+    ap.add_argument("--baseline-rev", default="")
     args = ap.parse_args(argv)
     if not args.tsv.exists():
         print(f"{args.tsv} not found", file=sys.stderr)
@@ -83,10 +105,18 @@ def main(argv=None) -> int:
         ours(text)
     ours_mem = rss_mb() - before
 
-    runs = {"plain": [], "ours": []}
+    fns = {"plain": plain, "ours": ours}
+    if args.baseline_rev:
+        before = rss_mb()
+        base = baseline_detector(args.baseline_rev).detect
+        for text in texts:
+            base(text)
+        base_mem = rss_mb() - before
+        fns["baseline"] = base
+    runs = {name: [] for name in fns}
     for _ in range(2):
-        runs["plain"].append(timed(plain, texts))
-        runs["ours"].append(timed(ours, texts))
+        for name, fn in fns.items():
+            runs[name].append(timed(fn, texts))
     plain_pps = len(texts) / min(runs["plain"])
     ours_pps = len(texts) / min(runs["ours"])
     print(f"{len(texts)} paragraphs (mean {chars:.0f} chars) from {args.tsv.name}, "
@@ -95,6 +125,11 @@ def main(argv=None) -> int:
     print(f"ours (transforms.langid):  {ours_pps:8.0f} paragraphs/s   RSS +{ours_mem:.0f} MB "
           f"over langdetect, build {load_s:.2f} s")
     print(f"ours / plain speed ratio: {ours_pps / plain_pps:.2f}")
+    if args.baseline_rev:
+        base_pps = len(texts) / min(runs["baseline"])
+        print(f"baseline ({args.baseline_rev}): {base_pps:8.0f} paragraphs/s   RSS +{base_mem:.0f} MB "
+              f"more (models shared with ours)")
+        print(f"ours / baseline speed ratio: {ours_pps / base_pps:.2f}")
     return 0
 
 
