@@ -50,7 +50,7 @@ class _Pairs(beam.DoFn):
     def start_bundle(self) -> None:
         self.fn.start_bundle()
 
-    def process(self, element: Any, *side: Any) -> Iterable[tuple[str, Any]]:
+    def process(self, element: Any, *side) -> Iterable[tuple[str, Any]]:
         for out in self.fn.process(element, *side) or ():
             yield as_pair(out, self.main)
 
