@@ -6,6 +6,9 @@ the frozen part, `evals.langid.split_of`):
 - an article: a 2-4-word title, a 2-4-word heading, a paragraph of two real sentences, a 2-4-word
   caption, a paragraph of one sentence; short segments are made of that language's word pairs
   and single words (2 to 4 words: pair, pair+word, pair+pair, word+word, in turn);
+- a fifth body paragraph: a 2-4-word heading in another language of the same part, not
+  scored with the short segments; the share that comes out `mixed` (own evidence strong) is
+  printed, by whether the article's language could be written in its script;
 - feeds of six entries, each a 2-4-word title and a 2-4-word body, in three kinds in turn:
   the channel declares its language; no declaration but one entry has a one-sentence body;
   no declaration and only short entries (the source's pooled text is the only context).
@@ -78,22 +81,28 @@ def build(rows: list[dict]) -> tuple[list[dict], list[tuple[str, str, str, str]]
     for r in rows:
         by[(r["part"], r["lang"], r["kind"])].append(r["text"])
     articles, segments = [], []
-    for part, lang in sorted({(p, lg) for p, lg, _ in by}):
+    keys = sorted({(p, lg) for p, lg, _ in by})
+    streams = {k: ShortStream(by[(*k, "word_pair")], by[(*k, "word")]) for k in keys
+               if by[(*k, "word_pair")] and by[(*k, "word")]}
+    for part, lang in keys:
         sents = by[(part, lang, "sentence")]
-        pairs, words = by[(part, lang, "word_pair")], by[(part, lang, "word")]
-        if not (pairs and words and len(sents) >= 3):
+        if (part, lang) not in streams or len(sents) < 3:
             continue  # gl: sentences only
-        stream = ShortStream(pairs, words)
+        stream = streams[(part, lang)]
+        others = [k for k in streams if k[0] == part and k[1] != lang]
         for i in range(min(MAX_ARTICLES, len(sents) // 3)):
             aid = f"{part}:{lang}:article:{i}"
+            # A heading in another language (not scored as short: it should come out
+            # "mixed" when its own evidence is strong; printed as information).
+            other = others[int(hashlib.sha1(aid.encode()).hexdigest(), 16) % len(others)]
             body = [stream.next(), f"{sents[3 * i]} {sents[3 * i + 1]}", stream.next(),
-                    sents[3 * i + 2]]
+                    sents[3 * i + 2], streams[other].next()]
             articles.append({"id": aid, "lang": "", "title": stream.next(), "body": body,
                              "source": f"site {part} {lang}", "url": "", "gold": lang,
-                             "part": part, "provenance": {}})
+                             "part": part, "provenance": {}, "foreign": other[1]})
             segments += [(aid, "title", 0, "short"), (aid, "body", 0, "short"),
                          (aid, "body", 1, "long"), (aid, "body", 2, "short"),
-                         (aid, "body", 3, "long")]
+                         (aid, "body", 3, "long"), (aid, "body", 4, "foreign")]
         for f, kind in enumerate(FEED_KINDS):
             feed = f"feed {part} {lang} {f}"
             for e in range(FEED_ENTRIES):
@@ -113,9 +122,11 @@ def run(articles: list[dict], segments, det) -> tuple[dict, dict]:
     """Scores {(kind, part, with_context): [right, total]} and the decided records."""
     from transforms.language import (article_segments, decide_article, merge_votes,
                                      source_distribution, source_key, source_vote)
+    from transforms.langid import writable_by
     from transforms.record import join_paragraphs
 
     records = {a["id"]: dict(a, body=join_paragraphs(a["body"])) for a in articles}
+    paragraphs = {a["id"]: a["body"] for a in articles}
     # Each segment detected once, in isolation: the "without context" answer, and the own
     # evidence the stage decides from (Stage.process does exactly this, then decide_article).
     own = {aid: [det.detect(t).as_dict() for t in article_segments(rec)]
@@ -135,6 +146,13 @@ def run(articles: list[dict], segments, det) -> tuple[dict, dict]:
         alone = own[aid][n_par if field == "title" else i]["lang"]
         sub = aid.split(":")[2].rstrip("0123456789")
         limited = rec["gold"] in LABEL_LIMITED
+        if kind == "foreign":
+            same_script = bool(set(writable_by(paragraphs[aid][i])) & {rec["gold"]})
+            for part in (rec["part"], "all"):
+                key = ("foreign:" + ("same" if same_script else "other"), part, True)
+                scores[key][0] += decided == "mixed"
+                scores[key][1] += 1
+            continue
         for part in (rec["part"], "all"):
             keys = [((kind, part, True), decided), ((kind, part, False), alone),
                     ((f"{kind}:{sub}", part, True), decided)]
@@ -180,6 +198,9 @@ def main(argv=None) -> int:
         print(f"    short, in {sub + 's':8s} (all languages) with context {cell('short:' + sub, True)}")
     print(f"  long paragraphs, with context    {cell('long', True)}")
     print(f"  long paragraphs, without context {cell('long', False)}")
+    print("  a heading in another language, flagged `mixed` (information, no floor):")
+    print(f"    in another script     {cell('foreign:other', True)}  (n {scores[('foreign:other', 'all', True)][1]})")
+    print(f"    in the same script    {cell('foreign:same', True)}  (n {scores[('foreign:same', 'all', True)][1]})")
     failures = []
     for kind, floor in (("short:clean", FLOOR_SHORT_WITH_CONTEXT),
                         ("short", FLOOR_SHORT_ALL_LANGUAGES)):
