@@ -62,6 +62,7 @@ def baseline_detector(rev: str):
         fh.write(source)
     spec = importlib.util.spec_from_file_location("langid_baseline", fh.name)
     module = importlib.util.module_from_spec(spec)
+    sys.modules["langid_baseline"] = module  # dataclasses look their module up
     spec.loader.exec_module(module)
     os.unlink(fh.name)
     return module.Detector()
