@@ -351,7 +351,7 @@ def test_arabic_quote_in_an_english_paragraph_is_translated_the_english_is_not(t
            "route": "english", "source_lang": "en", "flags": [], "repairs": [],
            "paragraph_langs": [{"lang": "mixed", "sentences": ["en", "ar", "en"]},
                                {"lang": "en"}]}
-    stage = tr.Stage(Config())
+    stage = tr.TranslateStage(Config())
     stage.setup()
     job = stage._job(art)
     assert job.lang == "ar" and job.texts() == [
@@ -375,7 +375,7 @@ def test_french_article_translates_only_its_french_sentences_of_a_mixed_paragrap
            "route": "translate", "source_lang": "fr", "flags": [], "repairs": [],
            "title_lang": {"lang": "fr"},
            "paragraph_langs": [{"lang": "mixed", "sentences": ["fr", "en", "fr"]}]}
-    stage = tr.Stage(Config())
+    stage = tr.TranslateStage(Config())
     stage.setup()
     job = stage._job(art)
     assert job.texts() == ["Le ministre a parlé mardi.", "Puis il est parti.", "Budget"]

@@ -24,7 +24,7 @@ Pipeline of one sentence (the model behind `LoadedModel`):
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 # The sentence-level parts, re-exported for the callers that know them from here.
@@ -175,7 +175,7 @@ class TranslateStage(_Base):
                         if sl not in ("en", "und", "mixed"):
                             counts[sl] = counts.get(sl, 0) + 1
             for qlang in sorted(counts, key=lambda k: (-counts[k], k)):
-                if model_for(self.models_dir, qlang):
+                if find_model(self.models, qlang):
                     mixed, only = mixed_sentences(paragraphs, langs, qlang)
                     return _Job(qlang, "translation", None, mixed, only)
         original = article.get("original_body") or ""
