@@ -27,7 +27,7 @@ from transforms.record import Reject, article_as_raw, dead_letter
 from transforms.boilerplate import BoilerplateStage
 from transforms.language import LanguageStage
 from transforms.normalize import NormalizeStage
-from transforms.repair import Stage as RepairStage
+from transforms.repair import RepairStage
 from transforms.translate import TranslateStage
 from transforms.validate import ValidateStage
 

@@ -57,7 +57,7 @@ def test_stage_exception_becomes_dead_letter_not_failed_job(tmp_path, monkeypatc
             raise ValueError("poison record")
         return article
 
-    monkeypatch.setattr(repair.Stage, "process", boom)
+    monkeypatch.setattr(repair.RepairStage, "process", boom)
     files = [_write(tmp_path, "a.jsonl", [{"id": "ok", "title": "t", "body": "b", "lang": "en"},
                                           {"id": "bad", "title": "t", "body": "b", "lang": "en"}])]
     config = JobConfig(input=str(tmp_path), output=str(tmp_path / "o"), progress=False)

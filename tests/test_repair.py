@@ -12,7 +12,8 @@ from tests.conftest import run_cli
 from transforms import align, damage, evidence, names
 from transforms.numbers import find_numbers
 from transforms.record import canonical_body, new_article
-from transforms.repair import MARKER, Stage, find_damage
+from transforms.repair import MARKER, find_damage
+from transforms.repair import RepairStage as Stage
 
 SEED_SENTENCE = ("Since Oct. 15, the Israeli army has waged an all-out war on Gaza that has left "
                  "more than 30,<> dead and <>,<> injured, mostly children and women.")

@@ -91,7 +91,7 @@ def _marker_edit(edit: tuple, why: str) -> tuple:
         "method": "marker", "confidence": 1.0, "fixer": "mark_missing_number"})
 
 
-class Stage(_Base):
+class RepairStage(_Base):
     name = "repair"
 
     def setup(self) -> None:
