@@ -247,7 +247,10 @@ def test_clean_text_and_non_english_routes_are_untouched():
     assert run_stage(clean)["repairs"] == []
     foreign = make_article("Plus de 30,<> morts.", route="translate")
     out = run_stage(foreign)
-    assert out["body"] == "Plus de 30,<> morts." and out["repairs"] == []
+    # Not repaired (not English), but the damage never leaves unflagged: a no-op logged step.
+    assert out["body"] == "Plus de 30,<> morts." and "unrecovered_number" in out["flags"]
+    assert [(s["before"], s["after"], s["method"]) for s in out["repairs"]] == [
+        ("30,<>", "30,<>", "flag")]
 
 
 def test_title_is_repaired_from_original_title():

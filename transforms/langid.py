@@ -102,7 +102,10 @@ class LangResult:
 # alone came out "fa" before it was set aside.
 _NOISE = re.compile(
     r"(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|[@#][\w_]+"
-    r"|[\d٠-٩۰-۹]+(?:[.,٫٬]\d+)*|\u0640+", re.U)
+    r"|[\d٠-٩۰-۹]+(?:[.,٫٬]\d+)*|\u0640+"
+    # Placeholders MT leaks ("{{B-PLACEHOLDER-1-PLACEHOLDER-E}}", "__NUM_1__", "<unk>"): their
+    # letters are no language (a long one made a short English title read as Italian).
+    r"|\{\{[^{}]{0,60}\}\}|__[A-Za-z]+_?\d*__|<unk>|<\s*>|\u2047|\uFF5F[^\uFF60]{0,40}\uFF60", re.U)
 
 
 def strip_noise(text: str) -> str:
@@ -112,6 +115,8 @@ def strip_noise(text: str) -> str:
     'See  or mail     dead'
     >>> strip_noise("الســـلام ٣٠ ألف")
     'السلام  ألف'
+    >>> strip_noise("Fire in {{B-PLACEHOLDER-1-PLACEHOLDER-E}} Quebec House, __NUM_2__ <unk>")
+    'Fire in  Quebec House,  '
     """
     return _NOISE.sub("", text)
 

@@ -129,11 +129,29 @@ class RepairStage(_Base):
                 edits[i][3]["before"] = base[edits[i][0]:edits[i][1]]
         return text, steps
 
+    @staticmethod
+    def _flag_damage_left(article: dict) -> dict:
+        """An article this stage does not repair (not English) still never leaves with damage
+        unflagged: each damaged token is logged (a no-op step) and the article flagged."""
+        for field_name in ("title", "body"):
+            text = article.get(field_name) or ""
+            for d in find_damage(text):
+                if d.kind == "markup_tag":
+                    continue
+                kind = FLAG_TOKEN if d.kind == "unk_token" else FLAG_NUMBER
+                article["repairs"].append(make_step(
+                    STAGE, "mark_missing_number", kind, field_name, text, d.start, d.end,
+                    d.text, evidence=f"damage left: the {field_name} is not English text this "
+                    f"stage repairs (route {article.get('route')!r})", method="flag"))
+                if kind not in article["flags"]:
+                    article["flags"].append(kind)
+        return article
+
     def process(self, article: dict) -> dict:
         if not hasattr(self, "gazetteer"):
             self.setup()
         if not repairs_english(article):
-            return article
+            return self._flag_damage_left(article)
         new_flags: list[str] = []
         for field_name in ("title", "body"):
             edits, flags, disagreements = repair_numbers(article, field_name)
