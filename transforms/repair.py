@@ -83,9 +83,9 @@ def repair_numbers(article: dict, field_name: str) -> tuple[list[tuple], list[st
     return edits, flags, disagreements
 
 
-def _marker_edit(edit: tuple, why: str) -> tuple:
+def _marker_edit(edit: tuple, before: str, why: str) -> tuple:
     start, end, after, meta = edit
-    return (start, end, mark_text(meta["before"]), {
+    return (start, end, mark_text(before), {
         "kind": FLAG_TOKEN if meta["kind"] == "unk_token" else FLAG_NUMBER,
         "evidence": f"{AUDIT_FLAG}: {why} (rejected {after!r} from {meta['evidence']})",
         "method": "marker", "confidence": 1.0, "fixer": "mark_missing_number"})
@@ -104,12 +104,8 @@ class RepairStage(_Base):
         """Apply the edits; a recovered value the audit cannot prove becomes the marker."""
         base = article.get(field_name) or ""
         edits = sorted(edits, key=lambda e: (e[0], e[1]))
-        for e in edits:
-            e[3]["before"] = base[e[0]:e[1]]
-        for _ in range(2):
-            text, steps = apply_edits(STAGE, "", "", field_name, base,
-                                      [(s, e, a, {k: v for k, v in m.items() if k != "before"})
-                                       for s, e, a, m in edits])
+        for _ in range(2):  # apply; if the audit rejects values, apply again with markers
+            text, steps = apply_edits(STAGE, "", "", field_name, base, edits)
             if len(steps) != len(edits):
                 break
             failed = {}
@@ -123,10 +119,10 @@ class RepairStage(_Base):
                     failed[i] = why
             if not failed:
                 break
-            edits = [_marker_edit(e, failed[i]) if i in failed else e for i, e in enumerate(edits)]
+            edits = [_marker_edit(e, steps[i]["before"], failed[i]) if i in failed else e
+                     for i, e in enumerate(edits)]
             for i in failed:
                 flags += [edits[i][3]["kind"], AUDIT_FLAG]
-                edits[i][3]["before"] = base[edits[i][0]:edits[i][1]]
         return text, steps
 
     @staticmethod
