@@ -705,16 +705,14 @@ def run(argv: Sequence[str] | None = None) -> int:
     if is_remote(cfg.ledger_dir):
         print("newsnorm watch: error: --ledger_dir must be a local directory", file=sys.stderr)
         return 2
+    from pipeline.options import UsageError
+    from pipeline.run import check_output_writable  # the same probe as `run`
+
     for local in [d for d in (cfg.output, cfg.ledger_dir) if d and not is_remote(d)]:
         try:
-            os.makedirs(local, exist_ok=True)
-            probe = os.path.join(local, f".newsnorm-probe-{os.getpid()}")
-            with open(probe, "w") as fh:
-                fh.write("ok")
-            os.remove(probe)
-        except OSError as exc:
-            print(f"newsnorm watch: error: output dir not writable: {local}: "
-                  f"{exc.strerror or exc}", file=sys.stderr)
+            check_output_writable(local)
+        except UsageError as exc:
+            print(f"newsnorm watch: error: {exc}", file=sys.stderr)
             return 2
     watcher = Watcher(cfg)
     for sig in (signal.SIGTERM, signal.SIGINT):
