@@ -190,7 +190,8 @@ def score(cases: list[dict], articles: dict[str, dict]) -> dict:
                 c["recovered_wrong"] += 1
                 examples["wrong"].append((case["id"], cor, step))
             if carried:
-                examples["not_recovered"].append((case["id"], cor, step, case["src"]))
+                examples["not_recovered"].append((case["id"], cor, step, case["src"],
+                                                  case["corrupted_en"]))
             c["not_recovered"] += 1
             if step is not None and MARKER in step["after"] and flagged:
                 c["flagged"] += 1
@@ -227,6 +228,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--show", type=int, default=0, help="print N examples of each failure")
     ap.add_argument("--generated", type=int, default=20,
                     help="rounds of generated cases per class (evals/number_cases.py)")
+    ap.add_argument("--misses", action="store_true",
+                    help="list every unrecovered number of the TUNING dev part the source "
+                         "carries (English, source, the logged reason), grouped by reason, "
+                         "and stop; the frozen part is never listed")
     args = ap.parse_args(argv)
     if not os.path.exists(args.data):
         print(f"repair_numbers: eval data not found at {args.data}", file=sys.stderr)
@@ -238,6 +243,10 @@ def main(argv: list[str] | None = None) -> int:
     cases += generate(args.generated)
     with tempfile.TemporaryDirectory(prefix="newsnorm-repair-eval-") as tmp:
         articles = run_pipeline(cases, tmp)
+    if args.misses:
+        tuning = [x for x in cases if part(x["id"]) == "tuning" and x["dataset"] != "generated"]
+        print_misses(score(tuning, articles)["examples"]["not_recovered"])
+        return 0
     ok = True
     figures = {}
     for name in ("tuning", "frozen"):
@@ -260,6 +269,31 @@ def main(argv: list[str] | None = None) -> int:
     ok &= gap * 100 <= MAX_GAP_POINTS
     print(f"repair_numbers: {'ok' if ok else 'FAIL'}")
     return 0 if ok else 1
+
+
+def miss_reason(step: dict | None) -> str:
+    """The logged reason a damaged number was not recovered, reduced to its kind."""
+    if step is None:
+        return "no repair step for the damaged token"
+    why = step["evidence"]
+    if why.startswith("number_audit_failed"):
+        return "audit: " + re.sub(r"'[^']*'|\d[\d,.]*", "_", why.split(" (rejected")[0])[21:80]
+    return re.sub(r":.*", "", why)[:60]
+
+
+def print_misses(misses: list) -> None:
+    """Every unrecovered number of the tuning part, grouped by the logged reason."""
+    groups: dict[str, list] = {}
+    for case_id, cor, step, src, english in misses:
+        groups.setdefault(miss_reason(step), []).append((case_id, cor, step, src, english))
+    for reason, items in sorted(groups.items(), key=lambda kv: -len(kv[1])):
+        print(f"== {len(items):4d}  {reason}")
+        for case_id, cor, step, src, english in items:
+            print(f"  {case_id}  want {cor['original']!r} for {cor['corrupted']!r}")
+            print(f"    why: {step['evidence'][:300] if step else '-'}")
+            print(f"    en:  {english[:400]}")
+            print(f"    src: {src[:400]}")
+    print(f"{len(misses)} unrecovered numbers the source carries (tuning part, dev)")
 
 
 def _recovered(c: Counter) -> float:

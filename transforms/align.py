@@ -37,6 +37,8 @@ class Decision:
 def _english_forms(value: Decimal, kind: str = "int") -> list[str]:
     """How English may write the value; a year is never grouped ("2,013" is not 2013)."""
     forms = [format_value(value, group=False)]
+    if value.as_tuple().exponent < 0 and value < 10000:
+        forms.append(format(value, "f"))  # "6.0%" as the source wrote it (not only "6%")
     if kind != "year":
         forms.append(format_value(value, group=True))
     if value == value.to_integral_value():
@@ -119,14 +121,19 @@ def _same_kind(a: NumberMention, b: NumberMention) -> bool:
     return (a.kind == "ordinal") == (b.kind == "ordinal")
 
 
-def _account_intact(intact: Sequence[NumberMention], sources: list[SourceNumber]) -> list:
+def _account_intact(intact: Sequence[NumberMention], sources: list[SourceNumber],
+                    length: int = 0) -> list:
     """Mark the source numbers the English kept intact; return the English ones left unmatched."""
     unmatched = []
     for e in intact:
         open_ = [s for s in sources if not s.used and e.value in s.mention.values]
         # A source number whose main reading is the English value explains it before one that
-        # matches only in another reading ("5" is the 5 of "5 أجهزة", not "5,000" read 5.000).
-        open_.sort(key=lambda s: s.mention.value != e.value)
+        # matches only in another reading ("5" is the 5 of "5 أجهزة", not "5,000" read 5.000);
+        # of equal ones, the one at the nearest relative place ("week 12/2020 ... 5 February
+        # 2020": each 2020 explains its own), which keeps order and place for the damages.
+        here = e.start / max(1, length)
+        open_.sort(key=lambda s: (s.mention.value != e.value,
+                                  abs(s.relpos - here) if s.relpos is not None else 0.0))
         # Same kind and form first ("10th" ~ "10e", "4&3" ~ "4 مقابل 3" before "الأربع");
         # across kinds only the main reading ("25th minute"
         # ~ "الدقيقة 25", but "7th" does not explain "7,000" read as 7.000).
@@ -139,6 +146,58 @@ def _account_intact(intact: Sequence[NumberMention], sources: list[SourceNumber]
         else:
             match.used = True
     return unmatched
+
+
+_SMALL = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+          "nine": 9, "ten": 10}
+# English words that state a count without a numeral, with the value they state and what the
+# source number they translate looks like: "twice" / "deux fois", "both" / "les deux",
+# "double-digit" / "à deux chiffres", "triple" / "ثلاثة أضعاف" are words in the source too (a
+# source digit is never taken by them); "a decade" / "10 ans" and "three decades" / "trente
+# ans" are counts of years; "one percent" / "1 %" a percentage.
+_COUNT_WORDS = re.compile(
+    r"\b(?P<two>twice|both|double|doubled|twins?|pair)\b|\b(?P<three>triple|tripled|threefold)\b"
+    r"|\b(?:(?P<a>a|one)|(?P<n>two|three|four|five|six|seven|eight|nine|ten|\d))[ \u00A0-]"
+    r"(?P<decade>decades?)\b|\b(?P<one>one)(?=[ \u00A0]?(?:percent|per cent|%))", re.I)
+
+
+def _count_words(text: str, damages: Sequence[Damage]) -> list[tuple[int, Decimal, str]]:
+    """(offset, value, what the source number must be: "word", "years" or "percent")
+    for each English count written without a numeral.
+
+    >>> [(int(v), k) for _, v, k in _count_words("twice a week for three decades, ACE2", [])]
+    [(2, 'word'), (30, 'years')]
+    >>> _count_words("one of them; the decade; A-5", [])
+    []
+    """
+    out = []
+    for m in _COUNT_WORDS.finditer(text):
+        if any(d.start < m.end() and m.start() < d.end for d in damages):
+            continue
+        if m.group("two") or m.group("three"):
+            out.append((m.start(), Decimal(2 if m.group("two") else 3), "word"))
+        elif m.group("decade"):
+            n = m.group("n")
+            k = 1 if m.group("a") else int(n) if n.isdigit() else _SMALL[n.lower()]
+            out.append((m.start(), Decimal(10 * k), "years"))
+        else:
+            out.append((m.start(), Decimal(1), "percent"))
+    return out
+
+
+def _account_count_words(text: str, damages: Sequence[Damage], sources: list[SourceNumber]
+                         ) -> None:
+    """Mark the source numbers that English count words ("twice", "a decade") translate, after
+    the numbers written as numbers took theirs: they are no candidates for a damage."""
+    for at, value, want in _count_words(text, damages):
+        here = at / max(1, len(text))
+        fits = [s for s in sources if not s.used and s.mention.value == value and (
+            (want == "word" and s.mention.kind == "word")
+            or (want == "years" and s.category == "year")
+            or (want == "percent" and s.percent))]
+        if fits:
+            min(fits, key=lambda s: abs(s.relpos - here) if s.relpos is not None else 0.0
+                ).used = True
 
 
 # Two numbers are paired by order only if they sit at about the same relative place in their
@@ -199,7 +258,8 @@ def align(text: str, damages: Sequence[Damage], sources: list[SourceNumber]) -> 
     sentences and the relative places of its pairs (POS_TOLERANCE).
     """
     intact = _intact(text, damages)
-    _account_intact(intact, sources)
+    _account_intact(intact, sources, len(text))
+    _account_count_words(text, damages, sources)
     numeric = [d for d in damages if d.kind != "markup_tag"]
     free = [s for s in sources if not s.used]
     reps: list[dict[int, str]] = []

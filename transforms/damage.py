@@ -44,9 +44,10 @@ _PERCENT_AFTER = re.compile(r"^(?:%|[ \u00A0]?(?:percent|per cent|percentage poi
 _MONTHS = ("January|February|March|April|May|June|July|August|September|October|November|"
            "December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec")
 # "6 October <>" / "October 6, <>" is a year; "<> October" / "on <>th of October" is a day.
-# "January <>" alone is either (American dates), so it constrains nothing.
+# "January <>" alone is either (American dates), so it constrains nothing. "As of 8 April,
+# <> cases": after a day-month date a comma ends the date; what follows is not its year.
 _MONTH_BEFORE = re.compile(r"(?:\b\d{1,2}(?:st|nd|rd|th)?(?: of)?[ \u00A0]+(?:" + _MONTHS +
-                           r")\.?,?|\b(?:" + _MONTHS + r")\.?[ \u00A0]+\d{1,2}(?:st|nd|rd|th)?,)"
+                           r")\.?|\b(?:" + _MONTHS + r")\.?[ \u00A0]+\d{1,2}(?:st|nd|rd|th)?,)"
                            r"[ \u00A0]+$")
 _MONTH_AFTER = re.compile(r"^(?:st|nd|rd|th)?(?:[ \u00A0]+of)?[ \u00A0]+(?:" + _MONTHS + r")\b")
 _SCALES = {"thousand": 1000, "million": 10**6, "billion": 10**9, "trillion": 10**12,

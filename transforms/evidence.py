@@ -73,11 +73,12 @@ def category_near(text: str, start: int, end: int) -> str | None:
     after = [strip_accents(w) for w in _TOKEN.findall(text[end:end + 80])][:_CONTEXT_AFTER]
     before = [strip_accents(w) for w in _TOKEN.findall(text[max(0, start - 80):start])]
     before = before[-_CONTEXT_BEFORE:][::-1]
-    for words in (after, before):
-        for w in words:
-            cat = _WORD_TO_CAT.get(w) or (_WORD_TO_CAT.get(w[1:]) if w[:1] in "وب" else None)
-            if cat:
-                return cat
+    # Nearest word first: the word right after, then the one right before, then the second
+    # after ("aged 45, who lives": "aged" says what 45 counts, not "lives").
+    for w in after[:1] + before + after[1:]:
+        cat = _WORD_TO_CAT.get(w) or (_WORD_TO_CAT.get(w[1:]) if w[:1] in "وب" else None)
+        if cat:
+            return cat
     return None
 
 

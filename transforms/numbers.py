@@ -137,9 +137,15 @@ def _read_digits(num: str, group: str | None, lang: str) -> tuple[Decimal, tuple
     (Decimal('2.125'), (Decimal('2125'),))
     >>> _read_digits("1 234,5", " ", "fr")
     (Decimal('1234.5'), ())
+    >>> _read_digits("10.700", None, "en"), _read_digits("360٫000", None, "ar")
+    ((Decimal('10.700'), (Decimal('10700'),)), (Decimal('360.000'), (Decimal('360000'),)))
     """
     num = num.replace(_AR_DECIMAL, ".").replace(_AR_GROUP, ",")
     if group is None:
+        if re.fullmatch(r"\d{1,3}[.,]\d{3}", num):
+            # One separator the text does not group with, then three digits: MT English
+            # "10.700", Arabic "٣٦٠٫٠٠٠": a decimal, or a thousands group written the other way.
+            return Decimal(num.replace(",", ".")), (Decimal(re.sub(r"\D", "", num)),)
         return Decimal(num.replace(",", ".")), ()
     group = "," if group == _AR_GROUP else group
     head, tail = num, ""
@@ -558,7 +564,7 @@ def is_partial(text: str, m: NumberMention) -> bool:
     """
     if m.kind == "code":
         return False
-    before = re.search(r"([^\W\d_]+)[ \u00A0-]*(?:(?:et|and|و)[ \u00A0]*)?$", text[max(0, m.start - 30):m.start])
+    before = re.search(r"([^\W\d_]+)[ \u00A0-]*(?:(et|and|و)[ \u00A0]*)?$", text[max(0, m.start - 30):m.start])
     after = re.match(r"^[ \u00A0-]*(?:(?:et|and)[ \u00A0]+|و)?([^\W\d_]+)", text[m.end:m.end + 30])
     for hit in (before, after):
         if hit is None:
@@ -568,6 +574,9 @@ def is_partial(text: str, m: NumberMention) -> bool:
             return True
         if m.kind != "word" and _last_scale(w) == 1:
             continue  # after digits only a scale word continues the number ("18,4 cents")
+        if hit is before and hit.group(2) and _word_value(w) is not None and not _joins(
+                _word_value(w)[0], _first_value(m), hit.group(2) == "و"):
+            continue  # "entre deux et quatorze": two numbers that cannot compose, a range
         if w.lower() not in ("et", "and", "un", "une", "one") and _word_value(w) is not None \
                 and not hit.group(0).startswith((" et ", " and ")):
             if m.kind == "word" or _word_value(w)[0] < 1000:
@@ -575,6 +584,13 @@ def is_partial(text: str, m: NumberMention) -> bool:
     if m.kind == "word" and _SCALE_ACROSS.match(text[m.end:m.end + 40]):
         return True  # "Six autres millions": the scale is one word away
     return bool(_HALF_AFTER.match(text[m.end:m.end + 20]))
+
+
+def _first_value(m: NumberMention) -> int:
+    """The value of a mention's first word ("quatorze" 14, "vingt-cinq" 20), or its value."""
+    words = _WORD.findall(m.text) if m.kind == "word" else []
+    info = _word_value(words[0]) if words else None
+    return info[0] if info else int(m.value) if m.value == m.value.to_integral_value() else 0
 
 
 _SCALE_ACROSS = re.compile(r"^[ \u00A0]+[^\W\d_]+[ \u00A0]+(?:millions?|milliards?|mille|thousand|"
