@@ -23,8 +23,10 @@ import stat
 from typing import Any
 
 # What a newsnorm output directory holds (pipeline/run.py writes these and nothing else).
-OUTPUT_NAMES = frozenset({"articles", "dead_letter", "manifest.json", "manifest.json.tmp",
-                          "report.html", "_staging", "_staging-spill"})
+OUTPUT_NAMES = frozenset({"articles", "dead_letter", "manifest.json", "report.html", "_staging",
+                          "_staging-spill"})
+# Besides: a manifest's temp file left by a killed run (transforms/atomic.py names it).
+OUTPUT_PREFIXES = ("manifest.json.tmp", ".newsnorm-")
 
 
 class Refused(Exception):
@@ -228,7 +230,7 @@ def foreign_entries(output: str) -> list[str]:
         names = set(os.listdir(output))
     else:
         return []
-    return sorted(n for n in names if n not in OUTPUT_NAMES and not n.startswith(".newsnorm-"))
+    return sorted(n for n in names if n not in OUTPUT_NAMES and not n.startswith(OUTPUT_PREFIXES))
 
 
 class OutputLocked(Exception):

@@ -19,6 +19,7 @@ from typing import Any
 from apache_beam.io.filesystems import FileSystems
 
 from pipeline.schema import json_lines
+from transforms import atomic
 
 MANIFEST_NAME = "manifest.json"
 SCHEMA_VERSION = 1
@@ -30,19 +31,15 @@ def read_bytes(path: str) -> bytes:
 
 
 def write_bytes_atomic(path: str, data: bytes) -> None:
-    """Write then rename, so a reader never sees half a file (local: os.replace semantics).
-    An object store shows a new object only once its upload is complete (GCS and S3 alike),
-    and there a rename would be a copy then a delete: the object is written in place."""
+    """Locally: transforms/atomic.py's writer (temp file, fsync, rename), so a reader never
+    sees half a file. An object store shows a new object only once its upload is complete (GCS
+    and S3 alike), and there a rename would be a copy then a delete: the object is written in
+    place."""
     if "://" in path:
         with FileSystems.create(path) as handle:
             handle.write(data)
         return
-    tmp = path + ".tmp"
-    with FileSystems.create(tmp) as handle:
-        handle.write(data)
-    if FileSystems.exists(path):
-        FileSystems.delete([path])
-    FileSystems.rename([tmp], [path])
+    atomic.write_bytes_atomic(path, data)
 
 
 def counts_from_results(results: list[dict]) -> dict:

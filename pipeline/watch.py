@@ -51,6 +51,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence
 
 from pipeline.inputs import IGNORED_PREFIXES  # names that are never drops, as in `run`
+from transforms.atomic import write_bytes_atomic
 
 log = logging.getLogger("newsnorm")
 
@@ -272,30 +273,15 @@ def find_drops(input_dir: str, skip: Sequence[str] = ()) -> list[Drop]:
 
 
 def write_json_atomic(path: str, doc: dict) -> None:
-    """temp file + fsync + os.replace + fsync of the directory: a reader (or a watcher that
+    """`doc` as JSON, written atomically (transforms/atomic.py): a reader (or a watcher that
     restarts after a crash or power loss) sees the old entry or the new one, never half."""
-    tmp = f"{path}.tmp.{os.getpid()}"
     try:
         data = json.dumps(doc, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
     except UnicodeEncodeError:
         # A drop name that is not UTF-8 (its bytes held as lone surrogates): escaped in the
         # JSON, so it reads back as the same name.
         data = json.dumps(doc, ensure_ascii=True, indent=1, sort_keys=True).encode("ascii")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
-    dfd = os.open(os.path.dirname(path) or ".", os.O_RDONLY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
+    write_bytes_atomic(path, data)
 
 
 class Ledger:

@@ -19,8 +19,9 @@ from typing import NamedTuple
 
 from transforms import boilerplate_rules as rules
 from transforms import templates
+from transforms.damage import has_placeholder
 from transforms.normalize import french_punctuation_spacing
-from transforms.record import Reject, join_paragraphs, split_paragraphs
+from transforms.record import Reject, join_paragraphs, paragraph_spans, split_paragraphs
 from transforms.replay import apply_edits, make_step
 from transforms.stage import Stage as _Base
 from transforms.textblocks import shape_edits
@@ -34,7 +35,6 @@ _TITLE_TAG = re.compile(
 _TAG_LANG = {"french": "fr", "français": "fr", "francais": "fr", "arabic": "ar", "arabe": "ar",
              "english": "en", "anglais": "en", "فرنسي": "fr", "بالفرنسية": "fr",
              "الفرنسية": "fr", "عربي": "ar", "بالعربية": "ar", "العربية": "ar"}
-_PLACEHOLDER = re.compile(r"<\s*>|&lt;\s*&gt;|__NUM_?\d+__|\{\{[A-Z]-PLACEHOLDER|<unk>")
 _SENTENCE_END = re.compile(r"[.!?؟…:;»\"”’)]$")
 # A "Read also" headline is a short line: the three in the seed are 9-14 words. 20 words
 # leaves room for long headlines while a body sentence after "Lire aussi" (ending in a full
@@ -409,15 +409,6 @@ def _share_guard(paras: list[str], removals: dict[int, Removal], spans: list[Rem
             del removals[i]
         spans[:] = [r for r in spans if r.rule != "learned_template"]
 
-def _paragraph_spans(body: str) -> list[tuple[int, int]]:
-    spans, pos = [], 0
-    for para in split_paragraphs(body):
-        start = body.index(para, pos)
-        spans.append((start, start + len(para)))
-        pos = start + len(para)
-    return spans
-
-
 def paragraph_deletions(body: str, indexes: list[int]) -> list[tuple[int, int, int]]:
     r"""Non-overlapping (index, start, end) spans that delete paragraphs with one separator
     each, so the remaining body keeps exactly one blank line between paragraphs. A paragraph
@@ -431,7 +422,7 @@ def paragraph_deletions(body: str, indexes: list[int]) -> list[tuple[int, int, i
     >>> paragraph_deletions("a\n\nb", [0, 1])
     [(0, 0, 3), (1, 3, 4)]
     """
-    spans = _paragraph_spans(body)
+    spans = paragraph_spans(body)
     drop = set(indexes)
     n = len(spans)
     tail_start = n
@@ -515,7 +506,7 @@ class BoilerplateStage(_Base):
                                                         "typography", field, article[field],
                                                         edits)
                 article["repairs"].extend(steps)
-        if _PLACEHOLDER.search(article["body"]) or _PLACEHOLDER.search(article["title"]):
+        if has_placeholder(article["body"]) or has_placeholder(article["title"]):
             signals.add("number_placeholders")
         paragraphs = split_paragraphs(article["body"])
         article["headings"] = [i for i, p in enumerate(paragraphs)
@@ -554,7 +545,7 @@ class BoilerplateStage(_Base):
 def apply_removals(body: str, removals: list[Removal]) -> tuple[str, list[dict]]:
     """Delete removed paragraphs (with one separator each) and spans inside kept paragraphs;
     one replayable step per removal, its rule as the fixer and its evidence."""
-    spans = _paragraph_spans(body)
+    spans = paragraph_spans(body)
     whole = {r.index: r for r in removals if r.start < 0}
     edits: list[tuple[int, int, Removal]] = []
     for index, s, e in paragraph_deletions(body, list(whole)):

@@ -187,6 +187,22 @@ def find_damage(text: str) -> list[Damage]:
 
 
 
+# The kinds where a value was lost (a hole, a leaked tag, an unknown token); an orphan
+# separator or a markup tag is damage but not a placeholder.
+PLACEHOLDER_KINDS = frozenset({"angle_placeholder", "leaked_tag", "unk_token"})
+
+
+def has_placeholder(text: str) -> bool:
+    """Whether `text` holds a placeholder where a value was lost (find_damage's shapes).
+
+    >>> has_placeholder("more than 30,<> dead"), has_placeholder("in __NUM_2__")
+    (True, True)
+    >>> has_placeholder("<b>30,000</b> dead, ,000 more"), has_placeholder("")
+    (False, False)
+    """
+    return any(d.kind in PLACEHOLDER_KINDS for d in find_damage(text))
+
+
 def mark(d: Damage) -> str:
     """The visible marker for a damaged token, keeping what survived.
 

@@ -19,7 +19,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Sequence
 
 from transforms.numbers import NumberMention, find_numbers, strip_accents
-from transforms.record import split_paragraphs
+from transforms.record import paragraph_spans
 
 _SRC_PERCENT_AFTER = re.compile(r"^[ \u00A0\u202F]*(?:%|\u066A|pour ?cent|percent|points? de "
                                 r"pourcentage|بالم[ائ]+ة|في الم[ائ]+ة|نقط[ةه] مئوي)", re.I)
@@ -136,12 +136,8 @@ def evidence_for(article: dict, field_name: str) -> tuple[list[list[SourceNumber
     original = article.get(f"original_{field_name}") or ""
     if original.strip():
         if field_name == "body":
-            paras = split_paragraphs(original)
-            per, offset = [], 0
-            for p in paras:
-                offset = original.index(p, offset)
-                per.append(source_numbers_from_text(p, lang, "original_body", offset))
-                offset += len(p)
+            per = [source_numbers_from_text(original[s:e], lang, "original_body", s)
+                   for s, e in paragraph_spans(original)]
             return per, source_numbers_from_text(original, lang, "original_body")
         return None, source_numbers_from_text(original, lang, f"original_{field_name}")
     protected = article.get("source_numbers") or []

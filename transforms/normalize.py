@@ -77,15 +77,6 @@ def mojibake_edits(text: str) -> list[Edit]:
     return edits
 
 
-def fix_mojibake(text: str) -> str:
-    """The text with mojibake_edits applied.
-
-    >>> fix_mojibake("The cafÃ© reopened")
-    'The café reopened'
-    """
-    return apply_edits(STAGE, "fix_mojibake", "mojibake", "text", text, mojibake_edits(text))[0]
-
-
 def normalize_nfc(text: str) -> str:
     """>>> normalize_nfc("cafe\\u0301") == "caf\\u00e9"
     True

@@ -56,7 +56,6 @@ for _base in (0x0660, 0x06F0, 0xFF10):  # Arabic-Indic, Persian (Extended), full
         _DIGITS[_base + _i] = str(_i)
 _AR_DECIMAL = "\u066B"
 _AR_GROUP = "\u066C"
-_AR_PERCENT = "\u066A"
 
 
 def ascii_digits(text: str) -> str:

@@ -127,6 +127,21 @@ def split_paragraphs(body: str) -> list[str]:
     return [p for p in body.split(PARAGRAPH_SEP) if p] if body else []
 
 
+def paragraph_spans(body: str) -> list[tuple[int, int]]:
+    r"""(start, end) of each of `split_paragraphs(body)` in `body`, in order.
+
+    >>> body = "a\n\nbc\n\n\n\nd"
+    >>> paragraph_spans(body), [body[s:e] for s, e in paragraph_spans(body)]
+    ([(0, 1), (3, 5), (9, 10)], ['a', 'bc', 'd'])
+    """
+    spans, pos = [], 0
+    for para in split_paragraphs(body):
+        start = body.index(para, pos)
+        spans.append((start, start + len(para)))
+        pos = start + len(para)
+    return spans
+
+
 def input_text(fields: Mapping[str, Any], name: str) -> str:
     r"""A title or body as the input record holds it, before any change (a list of paragraphs
     is its items, one blank line apart). Raises Reject for a value that is not text.

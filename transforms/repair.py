@@ -20,9 +20,9 @@ from transforms import audit
 from transforms import names as names_mod
 from transforms.align import align, dropped_groups
 from transforms.audit import AUDIT_FLAG
-from transforms.damage import FLAG_NUMBER, FLAG_TOKEN, MARKER, MARKER_RE, find_damage, mark_text  # noqa: F401
+from transforms.damage import FLAG_NUMBER, FLAG_TOKEN, MARKER, find_damage, mark_text  # noqa: F401
 from transforms.evidence import evidence_for
-from transforms.record import split_paragraphs
+from transforms.record import paragraph_spans
 from transforms.replay import apply_edits, make_step
 from transforms.stage import Stage as _Base
 
@@ -46,12 +46,7 @@ def repair_numbers(article: dict, field_name: str) -> tuple[list[tuple], list[st
     text = article.get(field_name) or ""
     per_para, whole = evidence_for(article, field_name)
     if field_name == "body":
-        paras = split_paragraphs(text)
-        scopes, offset = [], 0
-        for p in paras:
-            offset = text.index(p, offset)
-            scopes.append((offset, p))
-            offset += len(p)
+        scopes = [(s, text[s:e]) for s, e in paragraph_spans(text)]
     else:
         scopes = [(0, text)]
     aligned = per_para is not None and len(per_para) == len(scopes)

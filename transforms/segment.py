@@ -55,15 +55,6 @@ def sentence_spans(paragraph: str) -> list[tuple[int, int]]:
     return spans
 
 
-def split_sentences(paragraph: str) -> list[str]:
-    """The sentence texts.
-
-    >>> split_sentences("Un. Deux!")
-    ['Un.', 'Deux!']
-    """
-    return [paragraph[a:b] for a, b in sentence_spans(paragraph)]
-
-
 def rebuild(paragraph: str, spans: list[tuple[int, int]], sentences: list[str]) -> str:
     """Put new sentence texts in place of the spans, keeping everything between them.
 

@@ -22,6 +22,7 @@ import unicodedata
 from typing import Iterable
 from urllib.parse import urlsplit
 
+from transforms.atomic import write_bytes_atomic
 from transforms.textblocks import shape_edits
 
 # A line is template when it is in at least N articles of its source and in at least P of
@@ -129,14 +130,6 @@ def glue_pieces(line: str) -> list[tuple[int, int]]:
         return [(0, len(line))]
     bounds = [0] + cuts + [len(line)]
     return [(bounds[i], bounds[i + 1]) for i in range(len(bounds) - 1)]
-
-
-def lead_key(piece: str) -> str:
-    return "^" + segment_key(piece)
-
-
-def tail_key(piece: str) -> str:
-    return "$" + segment_key(piece)
 
 
 def article_segments(body: str) -> dict[str, str]:
@@ -329,10 +322,7 @@ def save_store(path: str, store: dict) -> str:
     """Write the store atomically; returns its digest."""
     data = store_bytes(store)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-    os.replace(tmp, path)
+    write_bytes_atomic(path, data)
     return hashlib.sha256(data).hexdigest()
 
 

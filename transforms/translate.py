@@ -35,7 +35,7 @@ from transforms.mt_protect import (RATIO_BAND, Slot, check_output, protect,  # n
 from transforms.mt_sentences import (BEAM_SIZE, CACHE_SIZE, RETRY_OPTIONS,  # noqa: F401
                                      SentenceResult, SentenceTranslator, _TRANSLATORS,
                                      shared_translator)
-from transforms.record import split_paragraphs
+from transforms.record import paragraph_spans, split_paragraphs
 from transforms.replay import apply_edits
 from transforms.segment import rebuild, sentence_spans
 from transforms.stage import Stage as _Base
@@ -247,16 +247,14 @@ class TranslateStage(_Base):
         evidence = f"{model.name} {model.version}"
         steps = []
         numbers = []
-        paragraphs = split_paragraphs(article["body"])
-        edits, offset = [], 0
-        for i, para in enumerate(paragraphs):
+        edits = []
+        for i, (start, end) in enumerate(paragraph_spans(article["body"])):
             if i in job.paragraphs:
                 src = job.paragraphs[i]
                 new = _translate_text(src, results, counts, kept, job.sentences.get(i))
-                edits.append((offset, offset + len(para), new))
+                edits.append((start, end, new))
                 numbers += [{"paragraph": i, "text": m.text, "value": str(m.value),
                              "field": "body"} for m in source_number_mentions(src, job.lang)]
-            offset += len(para) + 2
         body, body_steps = apply_edits(self.name, job.kind, job.kind, "body", article["body"],
                                        edits, evidence=evidence, method="mt")
         steps += body_steps
