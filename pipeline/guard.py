@@ -215,7 +215,8 @@ def foreign_entries(output: str) -> list[str]:
     own write probes aside): a directory holding any is not ours to clean.
 
     >>> import tempfile; d = tempfile.mkdtemp()
-    >>> open(os.path.join(d, "manifest.json"), "w").close(); foreign_entries(d)
+    >>> for name in ("manifest.json", "manifest.json.tmp.4242"): open(os.path.join(d, name), "w").close()
+    >>> foreign_entries(d)
     []
     >>> open(os.path.join(d, "notes.txt"), "w").close(); foreign_entries(d)
     ['notes.txt']
