@@ -110,7 +110,28 @@ RULES = [
     ("one percent", 'he was "<> percent" good, not "one percent"',
      "il était bien à 99 % et pas à 1 %", "fr", 'he was "99 percent" good, not "one percent"',
      False),
+    ("the English number in its other reading", "about <>,<> tests a day; 10.700 were tested",
+     "quelque 12 000 tests par jour ; 10 700 ont été testés", "fr",
+     "about 12,000 tests a day; 10.700 were tested", False),
+    ("clock: the minutes of the same hour", "The quake hit at 9:<> p.m. on Monday.",
+     "Le séisme a frappé lundi à 21 h 15.", "fr", "The quake hit at 9:15 p.m. on Monday.", False),
+    ("  not: the minutes of another hour", "The quake hit at 9:<> p.m. on Monday.",
+     "Le séisme a frappé lundi à 20 h 15.", "fr", "The quake hit at 9:[?] p.m. on Monday.", True),
+    ("clock: an a.m. hour is no minutes", "a news conference at <unk> a.m. ET",
+     "une conférence de presse à 11 h 00 HE", "fr", "a news conference at 11 a.m. ET", False),
+    ("  not: a 24-hour clock hour in a p.m. slot", "a news conference at <unk> p.m. ET",
+     "une conférence de presse à 22 h HE", "fr", "a news conference at [?] p.m. ET", True),
 ]
+
+
+def test_audit_rejects_a_clock_part_in_the_wrong_slot():
+    from transforms.audit import check_recovery
+    art = {"original_body": "à 20 h 15", "original_lang": "fr"}
+    why = check_recovery(art, "at 9:15 p.m.", 5, 7, "<>", "original_body[7:9]: 15")
+    assert why and "clock" in why  # minutes of 20 h are not the minutes of 9 p.m.
+    assert check_recovery(art, "at 8:15 p.m.", 5, 7, "<>", "original_body[7:9]: 15") is None
+    why = check_recovery(art, "at 20 p.m.", 3, 5, "<>", "original_body[2:4]: 20")
+    assert why and "clock" in why  # an a.m./p.m. hour is 1 to 12
 
 
 @pytest.mark.parametrize("name,body,src,lang,want,flagged", RULES, ids=[r[0] for r in RULES])

@@ -94,9 +94,33 @@ MEASURES = frozenset({"km", "mile", "metre", "yard", "degree"})
 MONEY = frozenset({"dollar", "euro"})
 
 
+def clock_fits(slot: str | None, slot_hour: int | None, d_cat: str | None,
+               clock: tuple[str | None, int | None], value: Decimal) -> bool:
+    """An English clock slot takes only the same part of a source clock time: its minutes only
+    the minutes of the same hour ("10:<> p.m." ~ "22 h 08"), its hour no minutes; an a.m./p.m.
+    hour is 1 to 12 ("<> p.m." ~ "22 h" is a conversion: flag). Slots that are no clock time
+    are left as they were (a source "9 h 45" may be 45 of something).
+
+    >>> clock_fits("minute", 10, None, ("minute", 22), Decimal(8)), clock_fits("minute", 10, None, (None, None), Decimal(8))
+    (True, False)
+    >>> clock_fits("ampm", None, None, ("minute", 11), Decimal(0)), clock_fits("ampm", None, None, (None, None), Decimal(22))
+    (False, False)
+    """
+    role, hour = clock
+    if slot == "minute":
+        return role == slot and (slot_hour is None or hour % 12 == slot_hour % 12)
+    if role == "minute" and slot is not None:
+        return False
+    if slot == "ampm":
+        return value == value.to_integral_value() and 1 <= value <= 12
+    return slot != "hour" or (value == value.to_integral_value() and 0 <= value <= 24)
+
+
 def _compatible(d: Damage, d_cat: str | None, s: SourceNumber) -> bool:
     """Same thing counted, a percentage only for a percentage, a year only in a year slot."""
     if d.percent != s.percent:
+        return False
+    if not clock_fits(d.slot, d.clock_hour, d_cat, s.clock, s.mention.value):
         return False
     v = s.mention.value
     if d.slot == "year" and not (s.mention.kind == "year"):
@@ -141,6 +165,11 @@ def _account_intact(intact: Sequence[NumberMention], sources: list[SourceNumber]
                       and (e.kind == "word") == (s.mention.kind == "word")), None) or next(
             (s for s in open_ if _same_kind(e, s.mention)), None) or next(
             (s for s in open_ if s.mention.value == e.value), None)
+        if match is None and e.alternatives:
+            # The English in its other reading ("10.700" as 10,700) is the source's main one.
+            match = min((s for s in sources if not s.used and s.mention.value in e.alternatives),
+                        key=lambda s: abs(s.relpos - here) if s.relpos is not None else 0.0,
+                        default=None)
         if match is None:
             unmatched.append(e)
         else:

@@ -21,8 +21,9 @@ import re
 from decimal import Decimal
 from typing import Sequence
 
-from transforms.damage import MARKER, _hole_pattern, _HOLE, _PERCENT_AFTER, _SCALE_AFTER, _SCALES, find_damage
-from transforms.align import MEASURES, MONEY
+from transforms.damage import (MARKER, _hole_pattern, _HOLE, _PERCENT_AFTER, _SCALE_AFTER, _SCALES,
+                               clock_slot, find_damage, source_clock)
+from transforms.align import MEASURES, MONEY, clock_fits
 from transforms.evidence import _SRC_PERCENT_AFTER, category_near
 from transforms.numbers import NumberMention, ascii_digits, find_numbers, is_partial
 from transforms.replay import ReplayError, apply_step
@@ -146,6 +147,11 @@ def check_recovery(article: dict, text: str, start: int, end: int, before: str,
             return f"a value in {src_cat} is no evidence for a slot in {en_cat}"
         if mention.kind == "year" and en_cat in MEASURES | MONEY:
             return f"a year is no evidence for a slot in {en_cat}"
+        slot, hour = clock_slot(text, start, end) if not re.search(r"\d", before) else (None, None)
+        clock = source_clock(src_text, mention.start, mention.end)
+        if not clock_fits(slot, hour, en_cat, clock, mention.value):
+            return f"a clock time's part ({clock[0] or 'none'}) is no evidence for this slot " \
+                   f"({slot})"
     return None
 
 

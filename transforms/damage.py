@@ -54,6 +54,58 @@ _SCALES = {"thousand": 1000, "million": 10**6, "billion": 10**9, "trillion": 10*
            "m": 10**6, "mn": 10**6, "bn": 10**9}
 
 
+# Clock times. English: "10:<> p.m." (the minutes of 10 o'clock), "<unk> a.m.", "<>:30" (an
+# hour). Source (fr/ar): "22 h 08", "21h30", "08:30" (an hour and its minutes), "20h" (an hour).
+_CLOCK_HOUR_BEFORE = re.compile(r"(?<![\d.,:])(\d{1,2}):$")
+_CLOCK_AFTER = re.compile(r"^(?::\d{2}(?!\d)|[ \u00A0]?(?:[ap]\.m\.|[ap]m\b))", re.I)
+_AMPM = re.compile(r"^[ \u00A0]?(?:[ap]\.m\.|[ap]m\b)", re.I)
+SOURCE_CLOCK = re.compile(r"(?<![\d.,:])(?P<h>\d{1,2})(?:(?P<sp>[ \u00A0]?)[hH:](?P=sp)"
+                          r"(?P<m>[0-5]\d)(?!\d|[.,]\d)|[ \u00A0]?h(?![^\W\d_]))")
+
+
+def clock_slot(text: str, start: int, end: int) -> tuple[str | None, int | None]:
+    """("minute", its hour) for the minutes of an English clock time, ("hour", None) for its
+    hour ("ampm" when a.m./p.m. follows: 1 to 12 only), else (None, None).
+
+    >>> clock_slot("at 10:<> p.m.", 6, 8), clock_slot("at <unk> a.m. ET", 3, 8)
+    (('minute', 10), ('ampm', None))
+    >>> clock_slot("at <>:30", 3, 5), clock_slot("won 3 <> times", 6, 8)
+    (('hour', None), (None, None))
+    """
+    hour = _CLOCK_HOUR_BEFORE.search(text[max(0, start - 4):start])
+    if hour:
+        return "minute", int(hour.group(1))
+    after = text[end:end + 8]
+    if _AMPM.match(after):
+        return "ampm", None
+    if _CLOCK_AFTER.match(after):
+        return "hour", None
+    return None, None
+
+
+_ASCII_DIGITS = {b + i: str(i) for b in (0x0660, 0x06F0) for i in range(10)}
+
+
+def source_clock(text: str, start: int, end: int) -> tuple[str | None, int | None]:
+    """Whether the source number at text[start:end] is the hour or the minutes of a clock time
+    ("22 h 08", "21h30", "08:30", "20h"), with the hour for minutes.
+
+    >>> source_clock("à 22 h 08 HE", 2, 4), source_clock("à 22 h 08 HE", 7, 9)
+    (('hour', None), ('minute', 22))
+    >>> source_clock("le 20h d'Antenne 2", 3, 5), source_clock("le 20h d'Antenne 2", 17, 18)
+    (('hour', None), (None, None))
+    >>> source_clock("الساعة ١٠:٠٨ مساء", 10, 12), source_clock("9h 45 personnes", 3, 5)
+    (('minute', 10), (None, None))
+    """
+    text = text.translate(_ASCII_DIGITS)  # "١٠:٠٨" is 10:08
+    for m in SOURCE_CLOCK.finditer(text, max(0, start - 8), min(len(text), end + 8)):
+        if m.start("h") == start and m.end("h") == end:
+            return "hour", None
+        if m.group("m") is not None and m.start("m") == start and m.end("m") == end:
+            return "minute", int(m.group("h"))
+    return None, None
+
+
 @dataclass
 class Damage:
     """One damaged token in an English text."""
@@ -65,7 +117,8 @@ class Damage:
     pattern: re.Pattern | None = None  # what the English form of the lost value must look like
     scale: int = 1  # "<> million": the value is counted in millions
     percent: bool = False
-    slot: str | None = None  # "year" after a month name, "day" before one
+    slot: str | None = None  # "year" after a month name, "day" before one; clock_slot()
+    clock_hour: int | None = None  # "10:<>": the minutes of 10 o'clock
 
 
 def _hole_pattern(token: str, scaled: bool = False) -> re.Pattern:
@@ -182,6 +235,8 @@ def find_damage(text: str) -> list[Damage]:
             d.slot = "year"
         elif _MONTH_AFTER.match(after):
             d.slot = "day"
+        elif not re.search(r"\d", d.text):  # surviving digits ("4.<> am") say enough
+            d.slot, d.clock_hour = clock_slot(text, d.start, d.end)
         out.append(d)
     return out
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Sequence
 
+from transforms.damage import source_clock
 from transforms.numbers import NumberMention, find_numbers, strip_accents
 from transforms.record import paragraph_spans
 
@@ -93,6 +94,7 @@ class SourceNumber:
     relpos: float | None = None  # offset / length of the source text it was read from
     percent: bool = False  # "15 %", "quinze pour cent", "ثلاثة في المائة"
     gap_after: str | None = None  # the text between this number and the next one
+    clock: tuple[str | None, int | None] = (None, None)  # damage.source_clock: hour/minutes
     used: bool = field(default=False)
 
     @property
@@ -109,7 +111,8 @@ def source_numbers_from_text(text: str, lang: str, field_name: str, offset: int 
         gap = text[m.end:mentions[i + 1].start] if i + 1 < len(mentions) else None
         out.append(SourceNumber(m, f"{field_name}[{m.start + offset}:{m.end + offset}]",
                                 category_near(text, m.start, m.end), i,
-                                m.start / max(1, len(text)), pct, gap))
+                                m.start / max(1, len(text)), pct, gap,
+                                source_clock(text, m.start, m.end)))
     return out
 
 
