@@ -119,6 +119,11 @@ RULES = [
      "Le séisme a frappé lundi à 20 h 15.", "fr", "The quake hit at 9:[?] p.m. on Monday.", True),
     ("clock: an a.m. hour is no minutes", "a news conference at <unk> a.m. ET",
      "une conférence de presse à 11 h 00 HE", "fr", "a news conference at 11 a.m. ET", False),
+    ("Arabic dual nouns are the number two", "It lasts <> days, or from __NUM_1__ to ten weeks.",
+     "تدوم ثلاثة أيام، أو من أسبوعين إلى عشرة أسابيع", "ar",
+     "It lasts 3 days, or from 2 to ten weeks.", False),
+    ("  not: a dual noun takes no slot counting something else", "It cost <> dollars.",
+     "كلفت يومين من العمل", "ar", "It cost [?] dollars.", True),
     ("  not: a 24-hour clock hour in a p.m. slot", "a news conference at <unk> p.m. ET",
      "une conférence de presse à 22 h HE", "fr", "a news conference at [?] p.m. ET", True),
 ]

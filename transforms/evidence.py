@@ -37,12 +37,12 @@ _CATEGORIES = {
 }
 # Units: the word after a number says what it measures, in any of the three languages.
 _UNITS = {
-    "year": "years year aged age ans annees annee سنة سنوات سنين عام عاما أعوام اعوام",
-    "month": "months month mois شهر شهرا أشهر اشهر شهور",
-    "week": "weeks week semaines semaine أسبوع أسبوعا أسابيع اسبوع اسابيع",
-    "day": "days day jours jour يوم يوما أيام ايام",
-    "hour": "hours hour heures heure ساعة ساعات",
-    "minute": "minutes minute دقيقة دقائق",
+    "year": "years year aged age ans annees annee سنة سنوات سنين عام عاما أعوام اعوام عامين عامان سنتين سنتان",
+    "month": "months month mois شهر شهرا أشهر اشهر شهور شهرين شهران",
+    "week": "weeks week semaines semaine أسبوع أسبوعا أسابيع اسبوع اسابيع أسبوعين أسبوعان اسبوعين",
+    "day": "days day jours jour يوم يوما أيام ايام يومين يومان",
+    "hour": "hours hour heures heure ساعة ساعات ساعتين ساعتان",
+    "minute": "minutes minute دقيقة دقائق دقيقتين دقيقتان",
     "km": "km kilometres kilometers kilometre kilometer كم كيلو كيلومتر كيلومترا كيلومترات",
     "mile": "miles mile milles ميل ميلا أميال اميال",
     "yard": "yards yard ياردة ياردات",
@@ -50,7 +50,7 @@ _UNITS = {
     "dollar": "dollars dollar usd دولار دولارا دولارات",
     "euro": "euros euro يورو",
     "degree": "degrees degree degres degre درجة درجات",
-    "person": "people persons personnes personne شخص شخصا أشخاص اشخاص",
+    "person": "people persons personnes personne شخص شخصا أشخاص اشخاص شخصين شخصان",
 }
 for _cat, _words in _UNITS.items():
     _CATEGORIES[_cat] = set(_words.split())
@@ -71,12 +71,13 @@ def category_near(text: str, start: int, end: int) -> str | None:
     >>> category_near("أكثر من ٣٠ شهيدا", 8, 10), category_near("a fire in 1939", 10, 14)
     ('dead', None)
     """
+    inside = [strip_accents(w) for w in _TOKEN.findall(text[start:end])][-1:]  # "يومين" two days
     after = [strip_accents(w) for w in _TOKEN.findall(text[end:end + 80])][:_CONTEXT_AFTER]
     before = [strip_accents(w) for w in _TOKEN.findall(text[max(0, start - 80):start])]
     before = before[-_CONTEXT_BEFORE:][::-1]
     # Nearest word first: the word right after, then the one right before, then the second
     # after ("aged 45, who lives": "aged" says what 45 counts, not "lives").
-    for w in after[:1] + before + after[1:]:
+    for w in inside + after[:1] + before + after[1:]:
         cat = _WORD_TO_CAT.get(w) or (_WORD_TO_CAT.get(w[1:]) if w[:1] in "وب" else None)
         if cat:
             return cat

@@ -207,6 +207,13 @@ for _stem, _n in (("ثلاث", 3), ("أربع", 4), ("خمس", 5), ("ست", 6), 
     _AR_WORDS_RAW[_stem + "مئة"] = _n * 100
     _AR_WORDS_RAW[_stem + "مائة"] = _n * 100
 _AR_WORDS = {_ar_key(k): v for k, v in _AR_WORDS_RAW.items()}
+# Arabic says "two days" with the dual of the noun alone ("يومين"): the counted units of
+# evidence.py's table and "مرتين" (twice) in both cases of the dual are the number 2. Each is a
+# number of its own (it never joins a compound).
+_AR_DUAL_NOUNS = {_ar_key(w) for w in (
+    "يومين", "يومان", "شهرين", "شهران", "عامين", "عامان", "سنتين", "سنتان", "أسبوعين",
+    "أسبوعان", "اسبوعين", "ساعتين", "ساعتان", "دقيقتين", "دقيقتان", "شخصين", "شخصان",
+    "مرتين", "مرتان")}
 
 # Words that are numbers only inside a compound ("twenty-one", "vingt et un", "أحد عشر").
 _ONLY_IN_COMPOUND = {"one", "un", "une", _ar_key("واحد"), _ar_key("واحدة"), _ar_key("أحد"),
@@ -240,6 +247,8 @@ def _word_value(word: str) -> tuple[int, bool] | None:
     # "percent", not 100.
     if key in _AR_WORDS:
         return _AR_WORDS[key], waw
+    if key in _AR_DUAL_NOUNS:
+        return 2, waw
     # The article before a unit word is still a cardinal in a compound ("الثلاث عشرة"),
     # but "الأحد"/"الاثنين" are Sunday/Monday, "العشرين" is the 20th, "المئة" is in "في المئة".
     if key.startswith("ال") and _AR_WORDS.get(key[2:], 100) < 20 and key[2:] not in _AL_NOT:
@@ -354,6 +363,13 @@ def _find_words(text: str, taken: list[tuple[int, int]]) -> list[NumberMention]:
             items[i + 1] = (start, end2, text[start:end2], 80, False)
             i += 1
             continue
+        if _ar_key(word).removeprefix("و") in _AR_DUAL_NOUNS:
+            flush()  # "يومين": a number of its own
+            seg.append(items[i])
+            flush()
+            prev_end = end
+            i += 1
+            continue
         gap = text[prev_end:start].strip().lower() if seg else ""
         joined = bool(seg) and _joins(seg[-1][3], value, waw) and (
             gap in ("", "-") or (gap == "et" and value in (1, 11))  # vingt et un, soixante et onze
@@ -378,6 +394,8 @@ def find_numbers(text: str, lang: str = "", words: bool = True) -> list[NumberMe
     [('٣٠٬٠٠٠', '30000'), ('٣ آلاف', '3000')]
     >>> [(m.text, m.kind) for m in find_numbers("le 1er mai 2023, vingt-cinq blessés", "fr")]
     [('1er', 'ordinal'), ('2023', 'year'), ('vingt-cinq', 'word')]
+    >>> [(m.text, int(m.value)) for m in find_numbers("بين يومين وأربعة عشر يوما", "ar")]
+    [('يومين', 2), ('وأربعة عشر', 14)]
     """
     norm = ascii_digits(text)
     lang = lang if lang in _GROUP_SEPS else ""
@@ -561,8 +579,8 @@ def is_partial(text: str, m: NumberMention) -> bool:
     >>> [is_partial(t, x) for x in find_numbers(t, "fr")]
     [False, False]
     """
-    if m.kind == "code":
-        return False
+    if m.kind == "code" or _ar_key(m.text).removeprefix("و") in _AR_DUAL_NOUNS:
+        return False  # a dual noun ("يومين") is a number of its own, never part of a compound
     before = re.search(r"([^\W\d_]+)[ \u00A0-]*(?:(et|and|و)[ \u00A0]*)?$", text[max(0, m.start - 30):m.start])
     after = re.match(r"^[ \u00A0-]*(?:(?:et|and)[ \u00A0]+|و)?([^\W\d_]+)", text[m.end:m.end + 30])
     for hit in (before, after):
