@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Sequence
 
 from transforms.damage import Damage, mark
-from transforms.evidence import SourceNumber, category_near
+from transforms.evidence import SourceNumber, adjacent_words, category_near
 from transforms.numbers import NumberMention, ascii_digits, find_numbers, format_value, to_english
 
 # Two numbers of one range or score keep their order in every language: "1-0", "from 1962 to
@@ -297,6 +297,7 @@ def align(text: str, damages: Sequence[Damage], sources: list[SourceNumber]) -> 
         reps.append({j: rep for j, s in enumerate(free)
                      if _compatible(d, cat, s) and (rep := _fit(d, s)) is not None})
     _pin_ranges(text, numeric, free, reps)
+    _pin_anchors(text, numeric, free, reps)
     decisions: dict[int, Decision] = {}
     try:
         matchings = _max_matchings([sorted(r) for r in reps]) if numeric else []
@@ -361,6 +362,20 @@ def _intact(text: str, damages: Sequence[Damage]) -> list[NumberMention]:
             if not any(d.start < m.end and m.start < d.end for d in damages)
             and not (m.text.lower() in _BARE_SCALES
                      and any(0 <= m.start - d.end <= 1 for d in damages))]
+
+
+def _pin_anchors(text: str, numeric: Sequence[Damage], free: Sequence[SourceNumber],
+                 reps: list[dict[int, str]]) -> None:
+    """A damage next to a word that the source has on the same side of exactly one fitting
+    number ("Antenne <>" ~ "Antenne 2", "<> crimes" ~ "142 crimes") takes that number."""
+    for i, d in enumerate(numeric):
+        if len(reps[i]) < 2:
+            continue
+        before, after = adjacent_words(text, d.start, d.end)
+        hits = [j for j in reps[i]
+                if (before and free[j].anchors[0] == before) or (after and free[j].anchors[1] == after)]
+        if len(hits) == 1:
+            reps[i] = {hits[0]: reps[i][hits[0]]}
 
 
 def _pin_ranges(text: str, numeric: Sequence[Damage], free: Sequence[SourceNumber],

@@ -84,6 +84,23 @@ def category_near(text: str, start: int, end: int) -> str | None:
     return None
 
 
+_BEFORE_WORD = re.compile(r"([^\W\d_]{4,})[ \u00A0]$")
+_AFTER_WORD = re.compile(r"^[ \u00A0-]([^\W\d_]{4,})")
+
+
+def adjacent_words(text: str, start: int, end: int) -> tuple[str, str]:
+    """The word (4+ letters, accent-free lower case) right before and right after a number,
+    with one space between: names and nouns that both languages share ("Antenne 2",
+    "142 crimes").
+
+    >>> adjacent_words("sur Antenne 2 ce soir", 12, 13), adjacent_words("142 crimes", 0, 3)
+    (('antenne', ''), ('', 'crimes'))
+    """
+    b = _BEFORE_WORD.search(text[max(0, start - 40):start])
+    a = _AFTER_WORD.match(text[end:end + 40])
+    return (strip_accents(b.group(1)) if b else "", strip_accents(a.group(1)) if a else "")
+
+
 @dataclass
 class SourceNumber:
     """A number of the source-language text, with where it was found."""
@@ -96,6 +113,7 @@ class SourceNumber:
     percent: bool = False  # "15 %", "quinze pour cent", "ثلاثة في المائة"
     gap_after: str | None = None  # the text between this number and the next one
     clock: tuple[str | None, int | None] = (None, None)  # damage.source_clock: hour/minutes
+    anchors: tuple[str, str] = ("", "")  # adjacent_words(): the word right before and after
     used: bool = field(default=False)
 
     @property
@@ -113,7 +131,8 @@ def source_numbers_from_text(text: str, lang: str, field_name: str, offset: int 
         out.append(SourceNumber(m, f"{field_name}[{m.start + offset}:{m.end + offset}]",
                                 category_near(text, m.start, m.end), i,
                                 m.start / max(1, len(text)), pct, gap,
-                                source_clock(text, m.start, m.end)))
+                                source_clock(text, m.start, m.end),
+                                adjacent_words(text, m.start, m.end)))
     return out
 
 
