@@ -90,7 +90,8 @@ _CAT_OVERLAP = {frozenset({"person", "dead"}), frozenset({"person", "injured"})}
 
 
 # Units of measure: the English slot and the source number must name the same one.
-MEASURES = frozenset({"km", "mile", "metre", "yard", "degree"})
+MEASURES = frozenset({"km", "mile", "metre", "yard", "degree", "cm", "inch", "gram", "kg",
+                      "tonne", "ounce", "litre", "hectare"})
 MONEY = frozenset({"dollar", "euro"})
 
 
@@ -229,6 +230,34 @@ def _account_count_words(text: str, damages: Sequence[Damage], sources: list[Sou
                 ).used = True
 
 
+_EN_CLOCK = re.compile(r"(?<![\d.,:])(1[0-2]|0?[1-9])(?:[:.]([0-5]\d))?[ \u00A0]?([ap])\.?m\b\.?",
+                       re.I)
+
+
+def _account_clock(text: str, damages: Sequence[Damage], sources: list[SourceNumber]) -> None:
+    """An English clock time ("9.30pm") explains the parts of the same source clock time
+    ("21h30"), which the plain reading of "9.30" (a decimal) cannot.
+
+    >>> from transforms.evidence import source_numbers_from_text
+    >>> src = source_numbers_from_text("deux hommes partis vers 21h30", "fr", "original_body")
+    >>> _account_clock("two men left at around 9.30pm", [], src); [s.used for s in src]
+    [False, True]
+    """
+    for m in _EN_CLOCK.finditer(text):
+        if any(d.start < m.end() and m.start() < d.end for d in damages):
+            continue
+        hour = int(m.group(1)) % 12 + (12 if m.group(3).lower() == "p" else 0)
+        here = m.start() / max(1, len(text))
+        for part in ("hour", "minute"):
+            fits = [s for s in sources if not s.used and s.clock[0] == part and (
+                s.mention.value == hour if part == "hour" else
+                m.group(2) is not None and s.clock[1] == hour
+                and s.mention.value == int(m.group(2)))]
+            if fits:  # one time explains one source time: the nearest
+                min(fits, key=lambda s: abs(s.relpos - here) if s.relpos is not None else 0.0
+                    ).used = True
+
+
 # Two numbers are paired by order only if they sit at about the same relative place in their
 # sentences: |English offset / length - source offset / length| <= this. 0.3 keeps the pairs of
 # "1-0" or "between 5 and 10" (same place) and rejects "Trois millions ... en 2012" against
@@ -289,6 +318,7 @@ def align(text: str, damages: Sequence[Damage], sources: list[SourceNumber]) -> 
     intact = _intact(text, damages)
     _account_intact(intact, sources, len(text))
     _account_count_words(text, damages, sources)
+    _account_clock(text, damages, sources)
     numeric = [d for d in damages if d.kind != "markup_tag"]
     free = [s for s in sources if not s.used]
     reps: list[dict[int, str]] = []

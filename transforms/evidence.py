@@ -51,6 +51,15 @@ _UNITS = {
     "euro": "euros euro يورو",
     "degree": "degrees degree degres degre درجة درجات",
     "person": "people persons personnes personne شخص شخصا أشخاص اشخاص شخصين شخصان",
+    "second": "seconds secondes ثانية ثوان ثواني",  # not "second": the ordinal
+    "cm": "cm centimetres centimeters centimetre centimeter سنتيمتر سنتيمترا سنتيمترات",
+    "inch": "inches inch pouces pouce بوصة بوصات إنش انش",
+    "gram": "grams gram grammes gramme غرام غراما غرامات جرام جراما",
+    "kg": "kg kilograms kilogram kilogrammes kilogramme kilos كيلوغرام كيلوغراما كغ كيلوجرام",
+    "tonne": "tonnes tonne tons ton طن أطنان اطنان",
+    "ounce": "ounces ounce onces أونصة اونصة أوقية",  # not "once"
+    "litre": "litres liters litre liter لتر لترا لترات",
+    "hectare": "hectares hectare هكتار هكتارا هكتارات",
 }
 for _cat, _words in _UNITS.items():
     _CATEGORIES[_cat] = set(_words.split())
