@@ -66,7 +66,8 @@ def split_bucket(items: Sequence[tuple[str, ...]], top: int, max_tokens: int
         k += 1
 
 def canonical_groups(units: Sequence[tuple[str, ...]], max_tokens: int,
-                     width: int = BUCKET_TOKENS) -> list[list[tuple[str, ...]]]:
+                     width: int = BUCKET_TOKENS, max_len: int = 0
+                     ) -> list[list[tuple[str, ...]]]:
     """Distinct token sequences in canonical batches: grouped by length bucket, each bucket split
     into groups of at most `max_tokens` (`split_bucket`), and every group padded to its bucket's
     top length by a *pad row* (a dummy sequence of exactly that length, whose output is thrown
@@ -84,8 +85,16 @@ def canonical_groups(units: Sequence[tuple[str, ...]], max_tokens: int,
     [[('a',), ('b',), ('c',), ('a', 'a')]]
     >>> canonical_groups([("a",), ("b",), ("c",)], 4, width=2)
     [[('a',), ('c',), ('a', 'a')], [('b',), ('b', 'b')]]
+
+    `max_len` (the model's longest input, units are never longer) caps the padded length: a
+    pad row longer than the model's position table makes the whole batch fail. The cap depends
+    on the model only, so a sentence's padded length is still a function of its own length.
+
+    >>> canonical_groups([("a",) * 5], 64, width=4, max_len=6)
+    [[('a', 'a', 'a', 'a', 'a'), ('a', 'a', 'a', 'a', 'a', 'a')]]
     """
     by_bucket: dict[int, set] = {}
     for u in units:
-        by_bucket.setdefault(bucket_top(len(u), width), set()).add(tuple(u))
+        top = bucket_top(len(u), width)
+        by_bucket.setdefault(min(top, max_len) if max_len else top, set()).add(tuple(u))
     return [g for top in sorted(by_bucket) for g in split_bucket(by_bucket[top], top, max_tokens)]

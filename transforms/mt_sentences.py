@@ -51,7 +51,8 @@ class SentenceTranslator:
     def _decode_units(self, units: list[tuple[str, ...]], lang: str, options: dict) -> dict:
         out: dict[tuple[str, ...], tuple[list[str], float]] = {}
         wanted = set(units)
-        groups = canonical_groups(units, self.max_batch_tokens)
+        groups = canonical_groups(units, self.max_batch_tokens,
+                                  max_len=self.model.max_input_tokens)
         # max_batch_size=0: each group is exactly one CTranslate2 batch (a re-split would
         # change the padded length); the groups were sized to max_batch_tokens already.
         decoded = self.model.translate_groups(groups, lang, max_batch_size=0, **options)
