@@ -17,8 +17,8 @@ The language stage decides every segment in its article or feed, with the source
 computed by the same functions the Beam combine runs (transforms/language.py). Scored: the
 short segments (titles, headings, captions, feed titles and bodies) must get the article's
 language; `mixed` counts as wrong. Printed beside it: the same segments in isolation
-(Detector.detect alone). Floor: >= 97% with context on all parts. Also printed: the long
-paragraphs with and without context (context must not cost them).
+(Detector.detect alone). Floor: >= 97% with context (FLOOR_SHORT_WITH_CONTEXT). Also printed:
+the long paragraphs with and without context (context must not cost them).
 
     python -m evals.langid_context [--tsv PATH]
 """
@@ -34,15 +34,17 @@ from pathlib import Path
 
 from evals.langid import PARTS, default_tsv, load_rows
 
-FLOOR_SHORT_WITH_CONTEXT = 97.0
-# Languages whose dev rows cannot be told from their neighbour's by any detector we have: the
-# eval README says many `ms` lines read as Indonesian (lingua calls 70% of them id) and `bs` is
-# almost indistinguishable from `hr`; a bias sweep between the two of each pair on py3langid's
-# scores (tuning part) stays at 50-66% on sentences. An article of such rows gets its
-# neighbour's language, and its short segments follow. The 97% floor is checked without them;
-# the figure with every language has its own floor, pinned under the measured 96.2.
+# Floor with every language (the issue's 97%): measured 97.5 / 97.5 / 97.5 (tune / frozen / all)
+# once close pairs are decided by their marker words (transforms/close_languages.py) and
+# langdetect's hr / id counts as agreement with a bs / ms answer; pinned just under.
+FLOOR_SHORT_WITH_CONTEXT = 97.3
+# Languages whose dev rows are often their neighbour's text: the eval README says many `ms`
+# lines read as Indonesian (lingua calls 70% of them id; of the tuning part's ms sentences, 19
+# hold more Indonesian than Malay marker words and 1 more Malay) and `bs` is close to `hr`. An
+# article of such rows gets its neighbour's language, and its short segments follow. The figure
+# without them is printed and has its own floor: measured 99.7 / 99.6 / 99.6, pinned under.
 LABEL_LIMITED = ("ms", "bs")
-FLOOR_SHORT_ALL_LANGUAGES = 95.5
+FLOOR_SHORT_WITHOUT_LIMITED = 99.4
 # Articles per language and part: enough for ~5,000 short segments, fast enough for CI.
 MAX_ARTICLES = 24
 FEED_ENTRIES = 6
@@ -202,8 +204,8 @@ def main(argv=None) -> int:
     print(f"    in another script     {cell('foreign:other', True)}  (n {scores[('foreign:other', 'all', True)][1]})")
     print(f"    in the same script    {cell('foreign:same', True)}  (n {scores[('foreign:same', 'all', True)][1]})")
     failures = []
-    for kind, floor in (("short:clean", FLOOR_SHORT_WITH_CONTEXT),
-                        ("short", FLOOR_SHORT_ALL_LANGUAGES)):
+    for kind, floor in (("short", FLOOR_SHORT_WITH_CONTEXT),
+                        ("short:clean", FLOOR_SHORT_WITHOUT_LIMITED)):
         got = pct(kind, "all", True)
         ok = got >= floor
         name = f"without {'/'.join(LABEL_LIMITED)}" if kind == "short:clean" else "all languages"

@@ -379,3 +379,65 @@ def test_french_article_translates_only_its_french_sentences_of_a_mixed_paragrap
     stage.setup()
     job = stage._job(art)
     assert job.texts() == ["Le ministre a parlé mardi.", "Puis il est parti.", "Budget"]
+
+
+# Close pairs (transforms/close_languages.py): marker words decide between id/ms and hr/bs,
+# where the models are at chance. Sentences written for these tests, not taken from the evals.
+@pytest.mark.parametrize("text,lang", [
+    ("Dia tidak datang kerana hujan.", "ms"),
+    ("Dia tidak datang karena hujan.", "id"),
+    ("Vlada je to objavila tijekom dana.", "hr"),
+    ("Vlada je to objavila tokom dana.", "bs"),
+    ("Stiglo je tisuću ljudi.", "hr"),
+    ("Stiglo je hiljadu ljudi.", "bs"),
+])
+def test_marker_words_decide_a_close_pair(detector, text, lang):
+    assert detector.detect(text).lang == lang
+
+
+@given(st.text(max_size=60), st.sampled_from(SUPPORTED))
+def test_markers_only_ever_choose_within_a_close_pair(text, lang):
+    from transforms.close_languages import PARTNER, marker_choice
+
+    got, n_for, n_against = marker_choice(text, lang)
+    assert got in (lang, PARTNER.get(lang, lang))
+    assert n_for >= n_against
+    if got != lang:
+        assert n_for > n_against
+
+
+def test_marker_tables_hold_no_word_on_both_sides():
+    from transforms.close_languages import CLOSE_PAIRS
+
+    for (a, wa), (b, wb) in CLOSE_PAIRS:
+        assert not set(wa.split()) & set(wb.split()), (a, b)
+
+
+def test_langdetect_hr_agrees_with_a_bs_answer(detector):
+    # langdetect has no bs (nor ms) profile: its hr is agreement, not a disagreement that
+    # would cut the confidence of every bs answer.
+    r = detector.detect("Vlada je to objavila tokom dana.")
+    assert r.lang == "bs" and not r.reason.startswith("disagree")
+
+
+def test_article_in_a_close_pair_is_decided_by_its_whole_texts_markers():
+    long_ = "Vlada je u ponedjeljak predstavila novi zakon o porezu na dobit i plaće."
+    article = new_article({"title": "Zakon", "body": f"{long_}\n\nTokom sedmice stiglo je "
+                           "hiljadu prigovora.\n\nNovi porez"}, {})
+    own = [{"lang": "hr", "confidence": 0.9, "reason": "agree"},
+           {"lang": "hr", "confidence": 0.7, "reason": "agree"},
+           {"lang": "hr", "confidence": 0.4, "reason": "disagree"},
+           {"lang": "hr", "confidence": 0.4, "reason": "disagree"}]
+    a = language.decide_article(article, own, None)
+    assert (a["source_lang"], a["source_lang_by"]) == ("bs", "markers")
+    assert "markers:bs 3-0 over text:hr" in a["lang_evidence"]
+    # every segment follows: the model's hr is no evidence against bs
+    assert [p["lang"] for p in a["paragraph_langs"]] == ["bs", "bs", "bs"]
+    assert a["title_lang"]["lang"] == "bs"
+
+
+def test_a_declared_language_is_not_overruled_by_markers():
+    article = new_article({"title": "", "body": "Tokom sedmice hiljadu", "lang": "hr"}, {})
+    own = [{"lang": "bs", "confidence": 0.5, "reason": "agree"}]
+    a = language.decide_article(article, own, None)
+    assert (a["source_lang"], a["source_lang_by"]) == ("hr", "declared")

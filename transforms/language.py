@@ -15,7 +15,11 @@ Order of the context language (the first that applies decides; `source_lang_by` 
                per source, given to this stage as a side input: pipeline/source_language.py);
 5. "short":    the short segments' own votes, when nothing else is known.
 
-A prior applies only if the script of the article's text can write that language. Then each
+A prior applies only if the script of the article's text can write that language. Between two
+close languages (id/ms, hr/bs: transforms/close_languages.py) the article's whole text decides:
+when it holds more marker words of the close partner than of the language found from its text,
+source or short votes, the article is in the partner ("markers" in `source_lang_by`); one
+paragraph is too little for such words, the article usually has some. Then each
 segment: a long one keeps its own detection unless that is weak (< PRIOR_OVERRIDE_BELOW); a
 short one (title, heading, caption, two-word feed body) takes the context language unless its
 own evidence is strong (another script or alphabet, or a detector answer >= STRONG_OWN), and
@@ -34,6 +38,7 @@ from __future__ import annotations
 from transforms.langid import (DEFAULT_MIN_CONFIDENCE as _LANGID_MIN_CONFIDENCE,
                                MIXED, PRIOR_OVERRIDE_BELOW, SUPPORTED, UND, Detector,
                                normalise_declared, strip_noise, writable_by)
+from transforms.close_languages import PARTNER, marker_choice
 from transforms.record import split_paragraphs
 from transforms.segment import sentence_spans
 from transforms.stage import Stage as _Base
@@ -193,6 +198,12 @@ def decide_segment(own: dict, n_letters: int, writable: tuple, lang: str, conf: 
         if own.get("reason") in ("empty", "no_language_signal") or \
                 own.get("reason", "").startswith("unsupported_script"):
             return {**own, "by": "own"}  # nothing to decide: digits, emoji, a URL
+    if own["lang"] == PARTNER.get(lang) and "markers:" not in own.get("reason", ""):
+        # The close partner of the context language, found by the model alone, which tells
+        # the two apart at chance: the article's decision (its whole text) is the better one.
+        return {"lang": lang, "confidence": round(conf, 4),
+                "reason": f"{by}:{lang} over close own {guess} {own['confidence']:.2f}",
+                "by": by}
     if n_letters >= SHORT_LETTERS:
         if own["lang"] != UND and own["confidence"] >= PRIOR_OVERRIDE_BELOW:
             return {**own, "by": "own"}
@@ -333,6 +344,11 @@ def decide_article(article: dict, own: list[dict], source: dict | None,
         writable, article.get("lang", ""), feed_lang_of(article), source,
         [r for r, lg in zip(own, is_long) if not lg],
         [n for n, lg in zip(n_letters, is_long) if not lg])
+    if by in ("text", "source", "short"):
+        marked, n_for, n_against = marker_choice(" \n".join(segments), lang)
+        if marked != lang and marked in writable:
+            evidence.append(f"markers:{marked} {n_for}-{n_against} over {by}:{lang}")
+            lang, by = marked, "markers"
     decided = []
     for text, result, n in zip(segments, own, n_letters):
         d = decide_segment(result, n, writable_by(text), lang, conf, by)
