@@ -295,12 +295,11 @@ def make_articles(sents: list[str]) -> list[dict]:
 def stage_setup(models_dir: str):
     """The translate Stage as the pipeline builds it, with a fresh shared SentenceTranslator
     that uses the fixed-length decode options (the only thing changed: equal work)."""
-    from pipeline.options import JobConfig
     from transforms import translate
+    from transforms.stage import TranslateConfig
 
-    config = JobConfig(input="", output="", models_dir=models_dir, translate_threads=1,
-                       compute_type="auto", progress=False)
-    stage = translate.TranslateStage(config)
+    stage = translate.TranslateStage(TranslateConfig(models_dir=models_dir, translate_threads=1,
+                                                     compute_type="auto"))
     stage.setup()
 
     def fresh():

@@ -32,6 +32,7 @@ from pipeline import templates as source_templates
 from pipeline.guard import Refused, open_input, portable_path
 from pipeline.outputs import SplitOutputs
 from pipeline.inputs import read_lines
+from pipeline.options import JobConfig
 from pipeline.source_language import SourceLanguages
 from pipeline.spill import (REF_BY_ID, REF_BY_URL, SpillFn, WriteRunsFn, entry_shard,
                             load_spilled, merge_runs, merged_groups, record_entry, url_key,
@@ -193,7 +194,7 @@ def _sharded(pcoll, p, label: str, num_shards: int):
 
 
 def build(p: beam.Pipeline, files: list[tuple[str, str]], drop: str, staging: str,
-          config: Any, num_shards: int, spill: str | None = None,
+          config: JobConfig, num_shards: int, spill: str | None = None,
           templates: dict | None = None, root: str | None = None) -> dict:
     """Add the whole job to pipeline `p`. `files` are (path, name relative to the drop);
     `spill`: a local directory for the disk shuffle (None: Beam's shuffles hold the data);
@@ -203,8 +204,7 @@ def build(p: beam.Pipeline, files: list[tuple[str, str]], drop: str, staging: st
 
     Returns the main PCollections (cleaned articles, dead letters, file results) for tests."""
     limits = ParseLimits.from_settings(config)
-    parse_fn = ParseFileFn(drop, limits, config.progress, root,
-                           getattr(config, "follow_symlinks", False))
+    parse_fn = ParseFileFn(drop, limits, config.progress, root, config.follow_symlinks)
     parsed = (
         p
         # Paths that are not UTF-8 travel as bytes (Beam's string coder refuses them).
@@ -244,7 +244,7 @@ def build(p: beam.Pipeline, files: list[tuple[str, str]], drop: str, staging: st
                                                         templates, staging)
     # Each source's language distribution in this drop, for the language stage's source prior
     # (issue 18): computed from the parsed articles, so it is ready before the shuffles end.
-    source_langs = parsed.articles | SourceLanguages(config)
+    source_langs = parsed.articles | SourceLanguages()
     cleaned, stage_deads = apply_stages(with_siblings, config,
                                         side_inputs={"language": source_langs})
     dead_parts = [parsed[DEAD], deduped[DEAD], *stage_deads]

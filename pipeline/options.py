@@ -201,6 +201,9 @@ def config_from_args(args: argparse.Namespace) -> JobConfig:
     values = {k: v for k, v in vars(args).items() if k in names}
     for key in WORKER_PATHS:
         path = values.get(key)
+        # "--name_gazetteer none" is a word (no gazetteer), not a file in the working directory.
+        if key == "name_gazetteer" and path and path.strip().lower() == "none":
+            continue
         if path and "://" not in path:
             values[key] = os.path.abspath(path)
     return JobConfig(**values)

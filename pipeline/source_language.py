@@ -13,15 +13,12 @@ language, and the dedupe that drops it runs later.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Iterable
 
 import apache_beam as beam
 
 
 class _VoteFn(beam.DoFn):
-    def __init__(self, config: Any) -> None:
-        self.config = config
-
     def setup(self) -> None:
         from transforms.langid import Detector
 
@@ -71,14 +68,13 @@ class _DistributionFn(beam.DoFn):
 class SourceLanguages(beam.PTransform):
     """articles -> (source key, language distribution of that source in this drop)."""
 
-    def __init__(self, config: Any) -> None:
+    def __init__(self) -> None:
         super().__init__(label="Source languages")
-        self.config = config
 
     def expand(self, articles):
         return (
             articles
-            | "Vote" >> beam.ParDo(_VoteFn(self.config))
+            | "Vote" >> beam.ParDo(_VoteFn())
             | "Combine per source" >> beam.CombinePerKey(_MergeVotes())
             | "Distribution" >> beam.ParDo(_DistributionFn())
         )

@@ -15,6 +15,7 @@ import queue
 import threading
 import time
 import traceback
+from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 import apache_beam as beam
@@ -22,12 +23,14 @@ from apache_beam.metrics import Metrics
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult, RunInference
 from apache_beam.pvalue import TaggedOutput
 
+from pipeline.options import JobConfig
 from pipeline.outputs import SplitOutputs
 from transforms.record import Reject, article_as_raw, dead_letter
 from transforms.boilerplate import BoilerplateStage
 from transforms.language import LanguageStage
 from transforms.normalize import NormalizeStage
 from transforms.repair import RepairStage
+from transforms.stage import Stage, StageConfig
 from transforms.translate import TranslateStage
 from transforms.validate import ValidateStage
 
@@ -45,8 +48,22 @@ STAGE_CLASSES = {cls.name: cls for cls in STAGES}
 log = logging.getLogger("newsnorm")
 
 
-def build_stage(name: str, config: Any):
-    return STAGE_CLASSES[name](config)
+@dataclass(frozen=True)
+class AdapterConfig(StageConfig):
+    """How this module runs any stage (not what the stage does)."""
+
+    stage_timeout_s: float = 0.0  # per record; 0 = no limit
+    batch_records: bool = True  # False: each record is its own batch (options.py says why)
+
+
+def stage_config(name: str, opts: JobConfig) -> StageConfig:
+    """The typed config of stage `name`, from the job's options."""
+    return STAGE_CLASSES[name].config_type.from_options(opts)
+
+
+def build_stage(name: str, opts: JobConfig) -> Stage:
+    """Stage `name`, built with its typed config from the job's options."""
+    return STAGE_CLASSES[name](stage_config(name, opts))
 
 
 def _dead_from(stage: str, article: dict, reason: str, error: str) -> dict:
@@ -140,9 +157,10 @@ def describe_exception(exc: BaseException) -> str:
 class StageFn(beam.DoFn):
     """One stage, one article at a time."""
 
-    def __init__(self, name: str, config: Any) -> None:
+    def __init__(self, name: str, config: StageConfig, adapter: AdapterConfig) -> None:
         self.name = name
         self.config = config
+        self.adapter = adapter
         self.stage = None
         self.n_in = Metrics.counter(NAMESPACE, f"{name}_in")
         self.n_out = Metrics.counter(NAMESPACE, f"{name}_out")
@@ -150,9 +168,9 @@ class StageFn(beam.DoFn):
         self.us = Metrics.distribution(NAMESPACE, f"{name}_us")
 
     def setup(self) -> None:
-        self.stage = build_stage(self.name, self.config)
+        self.stage = STAGE_CLASSES[self.name](self.config)
         self.stage.setup()
-        self.limit = TimeLimit(float(getattr(self.config, "stage_timeout_s", 0) or 0))
+        self.limit = TimeLimit(self.adapter.stage_timeout_s)
 
     def teardown(self) -> None:
         if self.stage is not None:
@@ -250,26 +268,27 @@ class StageModelHandler(ModelHandler):
     used. Each inference is (dead?, record).
     """
 
-    def __init__(self, name: str, config: Any) -> None:
+    def __init__(self, name: str, config: StageConfig, adapter: AdapterConfig) -> None:
         super().__init__()
         self.name = name
         self.config = config
+        self.adapter = adapter
         self._limit: TimeLimit | None = None
         self._counters: dict[str, Any] = {}
         self._reported: dict[str, int] = {}
 
     def load_model(self):
-        stage = build_stage(self.name, self.config)
+        stage = STAGE_CLASSES[self.name](self.config)
         stage.setup()
         return stage
 
     def batch_elements_kwargs(self):
-        return dict(getattr(build_stage(self.name, self.config), "batch_kwargs", {}))
+        return dict(STAGE_CLASSES[self.name].batch_kwargs)
 
     def should_skip_batching(self) -> bool:
         # Without BatchElements the input must already be batches: apply_stages makes each
         # record a batch of one.
-        return not getattr(self.config, "batch_records", True)
+        return not self.adapter.batch_records
 
     def get_num_bytes(self, batch: Sequence[dict]) -> int:
         # The default pickles the whole batch once more only to measure it.
@@ -285,7 +304,7 @@ class StageModelHandler(ModelHandler):
 
     def run_inference(self, batch, model, inference_args=None):
         if self._limit is None:
-            self._limit = TimeLimit(float(getattr(self.config, "stage_timeout_s", 0) or 0))
+            self._limit = TimeLimit(self.adapter.stage_timeout_s)
         batch = list(batch)
         self._counter("in").inc(len(batch))
         start = time.perf_counter()
@@ -310,18 +329,20 @@ class _SplitOutcomes(beam.DoFn):
         yield TaggedOutput(DEAD, record) if dead else record
 
 
-def apply_stages(articles, config: Any, names: Sequence[str] = STAGE_ORDER,
+def apply_stages(articles, opts: JobConfig, names: Sequence[str] = STAGE_ORDER,
                  side_inputs: dict | None = None):
     """articles -> (cleaned output records, [dead-letter PCollections]).
 
+    Each stage gets its typed config, built here from the job's options `opts`.
     `side_inputs`: {stage name: PCollection of (key, value)}, given to that (unbatched) stage as
     a dict (the language stage's per-source language distributions)."""
+    adapter = AdapterConfig.from_options(opts)
     deads = []
     current = articles
     for name in names:
-        probe = build_stage(name, config)
-        if getattr(probe, "batched", False):
-            handler = StageModelHandler(name, config)
+        config = stage_config(name, opts)
+        if STAGE_CLASSES[name].batched:
+            handler = StageModelHandler(name, config, adapter)
             if handler.should_skip_batching():
                 current = current | f"Batches of one {name}" >> beam.Map(lambda a: [a])
             inferred = current | name >> RunInference(handler)
@@ -329,7 +350,7 @@ def apply_stages(articles, config: Any, names: Sequence[str] = STAGE_ORDER,
         else:
             side = (side_inputs or {}).get(name)
             extra = (beam.pvalue.AsDict(side),) if side is not None else ()
-            outs = current | name >> SplitOutputs(StageFn(name, config), DEAD, main="main",
+            outs = current | name >> SplitOutputs(StageFn(name, config, adapter), DEAD, main="main",
                                                   side_inputs=extra)
         current = outs.main
         deads.append(outs[DEAD])

@@ -16,11 +16,11 @@ whole article waits for the counts.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
+from pipeline.options import JobConfig
 from transforms import templates as tpl
 
 COUNTS_NAME = "_templates.json"
@@ -113,11 +113,11 @@ def default_store(models_dir: str) -> str:
     return os.path.join(os.path.dirname(os.path.abspath(models_dir)), "templates", "store.json")
 
 
-def prepare(config: Any, drop_fingerprint: str) -> dict:
+def prepare(config: JobConfig, drop_fingerprint: str) -> dict:
     """Before the run: the store read once (mode read or update). Raises ValueError for a store
     that is not ours. What the graph needs and what the manifest records."""
-    mode = getattr(config, "templates", "off")
-    path = getattr(config, "templates_store", "") or default_store(config.models_dir)
+    mode = config.templates
+    path = config.templates_store or default_store(config.models_dir)
     state = {"mode": mode, "store": path if mode != "off" else "", "digest": "",
              "counts": {}, "drop_in_store": False}
     if mode == "off":

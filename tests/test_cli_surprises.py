@@ -231,15 +231,19 @@ def test_replay_without_parse_steps_would_fail():
 
 # 7. --lang_min_confidence 0 switches the threshold off; translation evidence is kept.
 def test_lang_min_confidence_zero_switches_the_threshold_off():
-    from pipeline.options import JobConfig
-    from transforms.language import DEFAULT_MIN_CONFIDENCE, LanguageStage as Stage
+    from pipeline.options import build_parser, config_from_args
+    from pipeline.stages import build_stage
+    from transforms.language import DEFAULT_MIN_CONFIDENCE
 
-    stage = Stage(JobConfig(input="", output="", lang_min_confidence=0.0, models_dir=""))
-    stage.setup()
-    assert stage.detector.min_confidence == 0.0
-    stage = Stage(JobConfig(input="", output="", models_dir=""))
-    stage.setup()
-    assert stage.detector.min_confidence == DEFAULT_MIN_CONFIDENCE > 0
+    def stage_from(*flags):
+        opts = config_from_args(build_parser().parse_args(["--input", "i", "--output", "o",
+                                                           "--models_dir", "", *flags]))
+        stage = build_stage("language", opts)
+        stage.setup()
+        return stage
+
+    assert stage_from("--lang_min_confidence", "0").detector.min_confidence == 0.0
+    assert stage_from().detector.min_confidence == DEFAULT_MIN_CONFIDENCE > 0
 
 
 def test_output_keeps_translation_counts_and_problems(tmp_path, tiny_models_dir):
@@ -265,15 +269,14 @@ def test_output_keeps_translation_counts_and_problems(tmp_path, tiny_models_dir)
 def test_registry_metadata_is_read_once_per_stage_not_per_article(tiny_models_dir,
                                                                   monkeypatch):
     import models.registry as registry
-    from pipeline.options import JobConfig
+    from transforms.stage import TranslateConfig
     from transforms.translate import TranslateStage as Stage
 
     calls = []
     real = registry.installed_models
     monkeypatch.setattr(registry, "installed_models",
                         lambda d: calls.append(d) or real(d))
-    stage = Stage(JobConfig(input="", output="", models_dir=str(tiny_models_dir),
-                            translate_threads=1))
+    stage = Stage(TranslateConfig(models_dir=str(tiny_models_dir), translate_threads=1))
     stage.setup()
     articles = [{"id": str(i), "route": "translate", "source_lang": "fr", "title": "Titre",
                  "body": "Le ministre a parlé.", "paragraph_langs": [{"lang": "fr"}],

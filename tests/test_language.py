@@ -12,6 +12,7 @@ from pipeline.options import JobConfig
 from transforms import language
 from transforms.langid import SUPPORTED, Detector
 from transforms.record import new_article
+from transforms.stage import LanguageConfig, TranslateConfig
 
 
 # One detector per test module, as one per worker in the pipeline (hypothesis tests cannot take
@@ -64,7 +65,7 @@ def test_prior_breaks_a_close_call_but_not_a_clear_answer(detector):
 
 
 def _stage(models_dir=""):
-    st = language.LanguageStage(JobConfig(input="", output="", models_dir=models_dir))
+    st = language.LanguageStage(LanguageConfig(models_dir=models_dir))
     st.setup()
     return st
 
@@ -316,7 +317,7 @@ def test_source_languages_through_beam_reach_the_language_stage(tmp_path):
     config = JobConfig(input="", output="")
     with beam.Pipeline() as p:
         pc = p | beam.Create(arts, reshuffle=False)
-        dists = pc | SourceLanguages(config)
+        dists = pc | SourceLanguages()
         out, _ = apply_stages(pc, config, names=["language"], side_inputs={"language": dists})
         assert_that(out | beam.Map(lambda a: (a["id"], a["source_lang"], a["source_lang_by"])),
                     equal_to([(f"e{i}", "en", "source") for i in range(6)]
@@ -342,16 +343,13 @@ def test_mixed_paragraph_gets_one_language_per_sentence():
 def test_arabic_quote_in_an_english_paragraph_is_translated_the_english_is_not(tiny_models_dir):
     from transforms import translate as tr
 
-    class Config:
-        models_dir = str(tiny_models_dir)
-        translate_threads, retranslate, compute_type, device = 1, "auto", "auto", "cpu"
-
     body = _QUOTE + "\n\nNothing else to say here."
     art = {"id": "q", "title": "Talks", "body": body, "input_title": "Talks", "input_body": body,
            "route": "english", "source_lang": "en", "flags": [], "repairs": [],
            "paragraph_langs": [{"lang": "mixed", "sentences": ["en", "ar", "en"]},
                                {"lang": "en"}]}
-    stage = tr.TranslateStage(Config())
+    stage = tr.TranslateStage(TranslateConfig(models_dir=str(tiny_models_dir),
+                                                 translate_threads=1))
     stage.setup()
     job = stage._job(art)
     assert job.lang == "ar" and job.texts() == [
@@ -366,16 +364,13 @@ def test_arabic_quote_in_an_english_paragraph_is_translated_the_english_is_not(t
 def test_french_article_translates_only_its_french_sentences_of_a_mixed_paragraph(tiny_models_dir):
     from transforms import translate as tr
 
-    class Config:
-        models_dir = str(tiny_models_dir)
-        translate_threads, retranslate, compute_type, device = 1, "auto", "auto", "cpu"
-
     para = "Le ministre a parlé mardi. We will act quickly, he said. Puis il est parti."
     art = {"id": "f", "title": "Budget", "body": para, "input_title": "Budget", "input_body": para,
            "route": "translate", "source_lang": "fr", "flags": [], "repairs": [],
            "title_lang": {"lang": "fr"},
            "paragraph_langs": [{"lang": "mixed", "sentences": ["fr", "en", "fr"]}]}
-    stage = tr.TranslateStage(Config())
+    stage = tr.TranslateStage(TranslateConfig(models_dir=str(tiny_models_dir),
+                                                 translate_threads=1))
     stage.setup()
     job = stage._job(art)
     assert job.texts() == ["Le ministre a parlé mardi.", "Puis il est parti.", "Budget"]

@@ -14,6 +14,7 @@ from transforms.numbers import find_numbers
 from transforms.record import canonical_body, new_article
 from transforms.repair import MARKER, find_damage
 from transforms.repair import RepairStage as Stage
+from transforms.stage import RepairConfig
 
 SEED_SENTENCE = ("Since Oct. 15, the Israeli army has waged an all-out war on Gaza that has left "
                  "more than 30,<> dead and <>,<> injured, mostly children and women.")
@@ -108,11 +109,8 @@ def test_gazetteer_picks_the_spelling(seed_text, tmp_path):
     gaz = tmp_path / "names.txt"
     gaz.write_text("# canonical spellings\nYoav Gallant\n", encoding="utf-8")
 
-    class Config:
-        name_gazetteer = str(gaz)
-
     _, _, body = seed_text.partition("\n")
-    article = run_stage(make_article(canonical_body(body)), Config())
+    article = run_stage(make_article(canonical_body(body)), RepairConfig(name_gazetteer=str(gaz)))
     assert "Galant" not in article["body"] and article["body"].count("Yoav Gallant") == 2
     assert {s["method"] for s in article["repairs"] if s["kind"] == "name_spelling"} == {
         "gazetteer"}

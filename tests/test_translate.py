@@ -22,6 +22,7 @@ from tests.conftest import run_cli
 from transforms import translate as tr
 from transforms.record import split_paragraphs
 from transforms.replay import replay_article_field
+from transforms.stage import TranslateConfig
 
 
 @pytest.fixture(scope="module")
@@ -29,13 +30,9 @@ def copy_model(tiny_models_dir):
     return open_model(str(tiny_models_dir / "tiny-test"))
 
 
-class Config:
-    def __init__(self, models_dir, retranslate="auto"):
-        self.models_dir = str(models_dir)
-        self.translate_threads = 1
-        self.retranslate = retranslate
-        self.compute_type = "auto"
-        self.device = "cpu"
+def translate_config(models_dir, retranslate="auto") -> TranslateConfig:
+    return TranslateConfig(models_dir=str(models_dir), translate_threads=1,
+                           retranslate=retranslate)
 
 
 @pytest.mark.parametrize("lang,source,english", [
@@ -287,7 +284,7 @@ def _drop():
 
 @pytest.fixture()
 def stage(tiny_models_dir):
-    st = tr.TranslateStage(Config(tiny_models_dir))
+    st = tr.TranslateStage(translate_config(tiny_models_dir))
     st.setup()
     return st
 
@@ -326,7 +323,7 @@ def test_repeated_boilerplate_sentence_is_translated_once_per_worker(stage):
 
 def test_shuffled_order_and_batch_split_give_identical_articles(tiny_models_dir):
     def run(articles, batch):
-        st = tr.TranslateStage(Config(tiny_models_dir))
+        st = tr.TranslateStage(translate_config(tiny_models_dir))
         st.setup()
         tr._TRANSLATORS.clear()  # no cache carried between runs
         out = []
@@ -360,7 +357,7 @@ def test_retranslate_modes(not_a_test_models_dir):
     supplied.update(original_lang="fr", original_title="",
                     original_body="Les 30 000 morts ont été enterrés.\n\nDeuxième paragraphe.")
     for mode, expect in (("auto", True), ("always", True), ("never", False)):
-        st = tr.TranslateStage(Config(tiny_models_dir, retranslate=mode))
+        st = tr.TranslateStage(translate_config(tiny_models_dir, retranslate=mode))
         st.setup()
         art = st.process_batch([copy.deepcopy(supplied)])[0]
         if expect:
@@ -372,7 +369,7 @@ def test_retranslate_modes(not_a_test_models_dir):
             assert art["body"] == supplied["body"] and "translation" not in art
     mismatched = copy.deepcopy(supplied)
     mismatched["original_body"] = "Un seul paragraphe."
-    st = tr.TranslateStage(Config(tiny_models_dir))
+    st = tr.TranslateStage(translate_config(tiny_models_dir))
     st.setup()
     art = st.process_batch([mismatched])[0]
     assert art["body"] == supplied["body"]
@@ -421,7 +418,8 @@ def test_translate_runs_as_a_runinference_model_handler_loaded_once(tiny_models_
     from apache_beam.options.pipeline_options import PipelineOptions
     from apache_beam.testing.util import assert_that, equal_to
 
-    from pipeline.stages import NAMESPACE, StageModelHandler, apply_stages
+    from pipeline.options import JobConfig
+    from pipeline.stages import NAMESPACE, AdapterConfig, StageModelHandler, apply_stages
 
     loads = []
     real_setup = tr.TranslateStage.setup
@@ -435,8 +433,8 @@ def test_translate_runs_as_a_runinference_model_handler_loaded_once(tiny_models_
 
     monkeypatch.setattr(tr.TranslateStage, "_job", job)
     monkeypatch.setattr("transforms.mt_sentences._TRANSLATORS", {})  # a fresh worker: no cache
-    config = Config(tiny_models_dir)
-    config.stage_timeout_s = 0
+    config = JobConfig(input="", output="", models_dir=str(tiny_models_dir), translate_threads=1,
+                       stage_timeout_s=0)
     drop = _drop() + [dict(copy.deepcopy(_drop()[2]), id="a5", provenance={"line": 5})]
     p = beam.Pipeline(options=PipelineOptions(["--runner=FnApiRunner"]))
     out, deads = apply_stages(p | beam.Create(drop, reshuffle=False), config, names=["translate"])
@@ -447,7 +445,8 @@ def test_translate_runs_as_a_runinference_model_handler_loaded_once(tiny_models_
                 equal_to([("a3", "translate_error")]), label="dead")
     result = p.run()
     result.wait_until_finish()
-    assert isinstance(StageModelHandler("translate", config).load_model(), tr.TranslateStage)
+    assert isinstance(StageModelHandler("translate", translate_config(tiny_models_dir),
+                                        AdapterConfig()).load_model(), tr.TranslateStage)
     assert len(loads) == 2  # once in the pipeline's worker, once in the direct call above
     counters = {c.key.metric.name: c.committed for c in result.metrics().query(
         MetricsFilter().with_namespace(NAMESPACE))["counters"]}

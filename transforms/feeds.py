@@ -302,7 +302,7 @@ def parse_feed(data: bytes, prov: dict, limits: ParseLimits, pool=None) -> Itera
                          f"{MAX_ATTRIBUTES_PER_ELEMENT}; parsing time grows with their square)",
                          data)
         return
-    timeout = float(getattr(limits, "feed_timeout_s", 0) or 0)
+    timeout = limits.feed_timeout_s
     if timeout <= 0:
         yield from parse_feed_unbounded(data, prov, limits)
         return

@@ -41,7 +41,7 @@ from transforms.langid import (DEFAULT_MIN_CONFIDENCE as _LANGID_MIN_CONFIDENCE,
 from transforms.close_languages import PARTNER, marker_choice
 from transforms.record import split_paragraphs
 from transforms.segment import sentence_spans
-from transforms.stage import Stage as _Base
+from transforms.stage import LanguageConfig, Stage as _Base
 
 # Below this the detector answers "und" on one word (the value and its measurement:
 # transforms/langid.py).
@@ -369,16 +369,13 @@ def decide_article(article: dict, own: list[dict], source: dict | None,
 
 class LanguageStage(_Base):
     name = "language"
+    config_type = LanguageConfig
 
     def setup(self) -> None:
-        min_conf = getattr(self.config, "lang_min_confidence", DEFAULT_MIN_CONFIDENCE)
-        if min_conf is None:
-            min_conf = DEFAULT_MIN_CONFIDENCE
-        self.detector = Detector(min_confidence=min_conf)
+        self.detector = Detector(min_confidence=self.config.lang_min_confidence)
         from models.registry import installed_source_languages
 
-        models_dir = getattr(self.config, "models_dir", "") or ""
-        self.installed = installed_source_languages(models_dir)
+        self.installed = installed_source_languages(self.config.models_dir)
 
     def process(self, article: dict, source_langs: dict | None = None) -> dict:
         """`source_langs`: {source_key: distribution} from the per-source combine (a Beam side

@@ -24,7 +24,7 @@ from transforms.damage import FLAG_NUMBER, FLAG_TOKEN, MARKER, find_damage, mark
 from transforms.evidence import evidence_for
 from transforms.record import paragraph_spans
 from transforms.replay import apply_edits, make_step
-from transforms.stage import Stage as _Base
+from transforms.stage import RepairConfig, Stage as _Base
 
 log = logging.getLogger("newsnorm.repair")
 STAGE = "repair"
@@ -88,10 +88,10 @@ def _marker_edit(edit: tuple, before: str, why: str) -> tuple:
 
 class RepairStage(_Base):
     name = "repair"
+    config_type = RepairConfig
 
     def setup(self) -> None:
-        path = getattr(self.config, "name_gazetteer", "") if self.config is not None else ""
-        self.gazetteer = names_mod.load_gazetteer(path)
+        self.gazetteer = names_mod.load_gazetteer(self.config.name_gazetteer)
 
     @staticmethod
     def _apply_audited(article: dict, field_name: str, edits: list, flags: list

@@ -38,7 +38,7 @@ from transforms.mt_sentences import (BEAM_SIZE, CACHE_SIZE, RETRY_OPTIONS,  # no
 from transforms.record import paragraph_spans, split_paragraphs
 from transforms.replay import apply_edits
 from transforms.segment import rebuild, sentence_spans
-from transforms.stage import Stage as _Base
+from transforms.stage import Stage as _Base, TranslateConfig
 
 log = logging.getLogger("newsnorm")
 
@@ -112,6 +112,7 @@ def _translate_text(text: str, results: dict, counts: dict, kept: list[str],
 
 class TranslateStage(_Base):
     name = "translate"
+    config_type = TranslateConfig
     batched = True
     # Articles per process_batch: many articles share one canonical batch, so equal-length
     # sentences fill CTranslate2 batches; 32 bounds memory for long articles.
@@ -120,14 +121,14 @@ class TranslateStage(_Base):
     def setup(self) -> None:
         from models.loader import beam_workers, threads_for, usable_cpus
 
-        self.models_dir = getattr(self.config, "models_dir", "") or ""
+        self.models_dir = self.config.models_dir
         cpus, why = usable_cpus()
         workers = beam_workers()
-        requested = int(getattr(self.config, "translate_threads", 0) or 0)
+        requested = self.config.translate_threads
         self.threads = threads_for(requested, workers, cpus)
-        self.device = getattr(self.config, "device", "cpu") or "cpu"
-        self.compute_type = getattr(self.config, "compute_type", "auto") or "auto"
-        self.retranslate = getattr(self.config, "retranslate", "auto") or "auto"
+        self.device = self.config.device
+        self.compute_type = self.config.compute_type
+        self.retranslate = self.config.retranslate
         from models.registry import installed_models
 
         self.loaded = {}
