@@ -1,6 +1,7 @@
 """Beam adapters for the stages in transforms/: thin DoFns with counters and dead letters.
 
-Owns: the stage list and order (STAGES), building a stage by name, and turning a stage's Reject or unexpected
+Owns: the stage list and order (STAGES), building a stage by name with its typed config (from the
+job options; AdapterConfig for the adapters themselves), and turning a stage's Reject or unexpected
 exception into a dead-letter record on the `dead` output (never a failed job, never a silent
 drop). Batched stages (translate) run as a Beam ModelHandler under RunInference, loaded once per
 worker process; a failing batch is bisected so only the poison record is dead-lettered.
