@@ -25,6 +25,7 @@ order of calls. Codes are ISO 639-1 ("nb" for Norwegian Bokmål, as in the eval 
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 
 from transforms.close_languages import PARTNER, marker_choice
@@ -276,21 +277,40 @@ def _norm(code: str) -> str:
     return "zh" if code.startswith("zh") else {"no": "nb", "iw": "he"}.get(code, code)
 
 
+_PY_MODEL: list = []  # the process's one py3langid identifier (read-only once built)
+_PY_MODEL_LOCK = threading.Lock()
+
+
+def _py_identifier():
+    """py3langid's identifier restricted to SUPPORTED, built once per process and shared.
+
+    Its arrays are ~80 MB and `rank` only reads them (never call `set_languages` on it), so
+    every Detector (one per DoFn instance; Beam makes one per worker thread, and keeps old
+    instances alive across pipelines in one process) shares one copy instead of its own.
+    """
+    with _PY_MODEL_LOCK:
+        if not _PY_MODEL:
+            from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+            ident = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+            ident.set_languages(["no" if c == "nb" else c for c in SUPPORTED])
+            _PY_MODEL.append(ident)
+        return _PY_MODEL[0]
+
+
 class Detector:
     """Deterministic language detector; build once per worker, then call `detect`."""
 
     def __init__(self, min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> None:
         from langdetect import DetectorFactory
         from langdetect.detector_factory import init_factory
-        from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
         DetectorFactory.seed = 0  # read when each langdetect Detector is created
         init_factory()
         self._langdetect_factory = __import__("langdetect.detector_factory",
                                               fromlist=["_factory"])._factory
         self._langdetect_langs = {_norm(c) for c in self._langdetect_factory.get_lang_list()}
-        self._py = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-        self._py.set_languages(["no" if c == "nb" else c for c in SUPPORTED])
+        self._py = _py_identifier()
         self.min_confidence = min_confidence
 
     # -- the two statistical detectors, restricted to candidates
