@@ -22,8 +22,7 @@ import uuid
 from dataclasses import asdict
 from typing import Sequence
 
-from pipeline.inputs import (IGNORED_PREFIXES, fingerprint_inputs, is_remote,  # noqa: F401
-                             list_input_files)
+from pipeline.inputs import fingerprint_inputs, is_remote, list_input_files  # noqa: F401
 from pipeline.options import UsageError
 from pipeline.version import code_digest, package_version
 

@@ -58,7 +58,6 @@ log = logging.getLogger("newsnorm")
 # Either marker completes a directory drop: ours, and the one most producers (Hadoop, Spark,
 # Beam file sinks, many exporters) already write. The ledger says which one was seen.
 DIR_MARKERS = ("_READY", "_SUCCESS")
-DIR_MARKER = DIR_MARKERS[0]
 FILE_MARKER_SUFFIX = ".ready"
 LEDGER_DIR = "_ledger"
 LOCK_NAME = "_watch.lock"
@@ -156,12 +155,6 @@ class Drop:
     name: str
     path: str
     is_dir: bool
-
-    def marker(self) -> str:
-        """The marker a producer is asked to write (messages name it)."""
-        if self.is_dir:
-            return join(self.path, DIR_MARKER)
-        return self.path + FILE_MARKER_SUFFIX
 
     def markers(self) -> list[str]:
         """Every marker that completes this drop, in order of preference."""

@@ -19,7 +19,7 @@ from typing import Any, Iterable, Iterator
 
 from transforms.parsed import (  # noqa: F401 - also the names feeds/html_page/tests use here
     MAX_WHOLE_FILE_BYTES, STAGE, ParseLimits, ParseResult, _dead_file, bom_encoding, xml_autodetect,
-    _id_of, check_limits, check_unicode, decode_bytes, iso_date, lang_code, make_article)
+    _id_of, decode_bytes, make_article)
 from transforms.record import Reject, dead_letter
 
 

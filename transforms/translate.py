@@ -28,12 +28,9 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 # The sentence-level parts, re-exported for the callers that know them from here.
-from transforms.mt_batching import (BUCKET_TOKENS, MAX_BATCH_TOKENS,  # noqa: F401
-                                    bucket_top, canonical_groups, split_bucket)
-from transforms.mt_protect import (RATIO_BAND, Slot, check_output, protect,  # noqa: F401
-                                   restore, source_number_mentions, split_long, verify_numbers)
-from transforms.mt_sentences import (BEAM_SIZE, CACHE_SIZE, RETRY_OPTIONS,  # noqa: F401
-                                     SentenceResult, SentenceTranslator, _TRANSLATORS,
+from transforms.mt_batching import BUCKET_TOKENS, bucket_top, canonical_groups  # noqa: F401
+from transforms.mt_protect import source_number_mentions, verify_numbers  # noqa: F401
+from transforms.mt_sentences import (SentenceTranslator, _TRANSLATORS,  # noqa: F401
                                      shared_translator)
 from transforms.record import paragraph_spans, split_paragraphs
 from transforms.replay import apply_edits
