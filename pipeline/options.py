@@ -42,7 +42,7 @@ class JobConfig:
     # shared/eval/news is 6 kB); 5,000 paragraphs likewise.
     max_article_chars: int = 2_000_000
     max_paragraphs: int = 5_000
-    # Hard per-page limit for HTML extraction (trafilatura can hang: trafilatura#704).
+    # Hard per-page limit for HTML extraction (trafilatura can hang: docs/reliability.md).
     html_timeout_s: float = 30.0
     # Hard per-feed limit for feed parsing (docs/reliability.md: 100k attributes took 137 s).
     feed_timeout_s: float = 30.0

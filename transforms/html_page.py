@@ -2,16 +2,16 @@
 
 Owns: page -> input record, under a hard time limit per page, and the "not an article" verdict
 for index and listing pages. Deduplication inside trafilatura stays off: it makes reruns drop
-text (trafilatura#17/#778) and we promise byte-identical reruns.
+text and we promise byte-identical reruns (docs/formats.md).
 
-Time limit: trafilatura can hang or run without end on some pages (trafilatura#704, #189) and
+Time limit: trafilatura can hang or run without end on some pages (docs/reliability.md) and
 its own timeout exists only on its CLI. A thread cannot be stopped, so extraction runs in a
 persistent worker process (a small pool, one per concurrent caller); a page over
 `ParseLimits.html_timeout_s` gets its worker killed (the next page starts a fresh one) and is
 dead-lettered as `extraction_timeout`. A worker that dies (segfault, out of memory) gives
 `extraction_crashed`. `html_timeout_s <= 0` runs extraction in-process, without a limit.
 
-Not an article: trafilatura merges an index page into one fake article (trafilatura#811). A page
+Not an article: trafilatura merges an index page into one fake article. A page
 whose extracted text comes from several separate teaser blocks (a linked headline plus a short
 text, as on section fronts and search results) is dead-lettered as `not_an_article`.
 """

@@ -73,8 +73,8 @@ def canonical_groups(units: Sequence[tuple[str, ...]], max_tokens: int,
     top length by a *pad row* (a dummy sequence of exactly that length, whose output is thrown
     away) unless a real member has it. Each group must be decoded as one batch.
 
-    CTranslate2 pads a batch to its longest member and padding changes float sums (CTranslate2
-    #693), so without the pad row a sentence's output could depend on its neighbours. With it,
+    CTranslate2 pads a batch to its longest member and padding changes float sums
+    (docs/translation.md), so without the pad row a sentence's output could depend on its neighbours. With it,
     each sentence is always computed at the padded length of its own bucket, whatever the drop
     order, batch size or worker count. What remains is the batch row count, which does not
     change the rows' results (tests/test_translate.py checks this on a random-weight model).
