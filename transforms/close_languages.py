@@ -14,8 +14,8 @@ januar...decembar). They were written from that knowledge, not from the eval dat
 words one standard uses and the other does not (a word both use in another sense, such as
 Indonesian "kerajaan" for a kingdom or Croatian "vijek" in "srednji vijek", is left out).
 
-A marker is a lower-case word form, or a stem where "*" stands for any letters: "tisuć*" (a
-word starting so), "*syen" (ending so), "*izova*" (holding it).
+A marker is a lower-case word form, or a stem where "*" stands for letters: "tisuć*" (a word
+starting so), "*syen" (a longer word ending so), "*izova*" (a word holding it after a letter).
 """
 
 from __future__ import annotations
@@ -73,13 +73,15 @@ class _Markers:
         items = words.split()
         self.exact = frozenset(w for w in items if "*" not in w)
         self.prefix = tuple(w[:-1] for w in items if w.endswith("*") and not w.startswith("*"))
-        self.suffix = tuple(w[1:] for w in items if w.startswith("*") and not w.endswith("*"))
-        infix = [w[1:-1] for w in items if w.startswith("*") and w.endswith("*")]
-        self.infix = re.compile("|".join(map(re.escape, infix))).search if infix else None
+        # "*x" and "*x*" are parts of a longer word, never the whole word
+        inner = [re.escape(w[1:-1]) + r"\w*" for w in items
+                 if w.startswith("*") and w.endswith("*")]
+        inner += [re.escape(w[1:]) for w in items if w.startswith("*") and not w.endswith("*")]
+        self.inner = re.compile(r"\w+(?:" + "|".join(inner) + ")").fullmatch if inner else None
 
     def count(self, words: list[str]) -> int:
         return sum(1 for w in words if w in self.exact or w.startswith(self.prefix)
-                   or w.endswith(self.suffix) or (self.infix is not None and self.infix(w)))
+                   or (self.inner is not None and self.inner(w)))
 
 
 _TABLES = {lang: _Markers(words) for pair in CLOSE_PAIRS for lang, words in pair}
@@ -96,7 +98,7 @@ def marker_counts(text: str, pair: tuple[str, str]) -> tuple[int, int]:
     (4, 0)
     >>> marker_counts("Tokom sedmice stiglo je hiljadu posjetilaca, organizovano", ("hr", "bs"))
     (0, 4)
-    >>> marker_counts("komisyen televisyen", ("id", "ms"))
+    >>> marker_counts("komisyen televisyen syen", ("id", "ms"))
     (0, 2)
     """
     words = _TOKEN.findall(text.lower())

@@ -24,6 +24,7 @@ order of calls. Codes are ISO 639-1 ("nb" for Norwegian Bokmål, as in the eval 
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from dataclasses import dataclass
@@ -137,6 +138,7 @@ _RANGES = (  # (first, last, script); letters outside these fall back to "Other"
 )
 
 
+@functools.lru_cache(maxsize=4096)  # texts use few distinct letters: a lookup, not a scan
 def script_of(ch: str) -> str:
     """The writing system of one letter.
 
@@ -311,12 +313,13 @@ class Detector:
                                               fromlist=["_factory"])._factory
         self._langdetect_langs = {_norm(c) for c in self._langdetect_factory.get_lang_list()}
         self._py = _py_identifier()
+        self._py_codes = {c: _norm(c) for c in self._py.nb_classes}  # once, not per text
         self.min_confidence = min_confidence
 
     # -- the two statistical detectors, restricted to candidates
     def _py_scores(self, text: str, candidates: tuple[str, ...]) -> list[tuple[str, float]]:
-        ranked = [(_norm(c), p) for c, p in self._py.rank(text)]
-        kept = [(c, p) for c, p in ranked if c in candidates]
+        codes = self._py_codes
+        kept = [(codes[c], p) for c, p in self._py.rank(text) if codes[c] in candidates]
         total = sum(p for _, p in kept)
         return [(c, p / total) for c, p in kept] if total > 0 else []
 
