@@ -97,8 +97,10 @@ def source_clock(text: str, start: int, end: int) -> tuple[str | None, int | Non
     >>> source_clock("الساعة ١٠:٠٨ مساء", 10, 12), source_clock("9h 45 personnes", 3, 5)
     (('minute', 10), (None, None))
     """
-    text = text.translate(_ASCII_DIGITS)  # "١٠:٠٨" is 10:08
-    for m in SOURCE_CLOCK.finditer(text, max(0, start - 8), min(len(text), end + 8)):
+    lo = max(0, start - 9)
+    window = text[lo:end + 8].translate(_ASCII_DIGITS)  # "١٠:٠٨" is 10:08
+    start, end = start - lo, end - lo
+    for m in SOURCE_CLOCK.finditer(window, 1 if lo else 0):
         if m.start("h") == start and m.end("h") == end:
             return "hour", None
         if m.group("m") is not None and m.start("m") == start and m.end("m") == end:
