@@ -10,7 +10,7 @@ English in `body`, the source sentence in `original_body`, `original_lang` = the
   in the human reference `ref_en` (all readings of each number count). Floor: exactly 0.
 - recovered correctly, where the source carries the number (the damaged number's value is among
   the values read from `src`): the repair step that replaced the damaged token wrote that value.
-  Floor: 95%.
+  Floor: MIN_RECOVERED (96%; the goal is 97%).
 - flagged, where not recovered: every damaged token that was not recovered correctly is
   replaced by the marker `[?]` and the article carries `unrecovered_number` (or
   `unrecovered_token` for "<unk>"). Floor: 100%. (Stricter than "where the source lacks the
@@ -55,7 +55,9 @@ DATA = SHARED / "eval" / "translate_numbers" / "dev.jsonl"
 
 # Floors (issue 15). MIN_RECOVERED: see docs/numbers.md for where it stands against the 97% goal.
 MAX_INVENTED = 0
-MIN_RECOVERED = 0.94  # issue 15 asks 97%: not met (dev tuning 95.0%, frozen 96.4%; docs/numbers.md)
+# Issue 15's goal is 97%; measured 97.30% tuning / 97.17% frozen (2026-11-26, docs/numbers.md).
+# The floor sits a point below both so that one case more or less does not flip the gate.
+MIN_RECOVERED = 0.96
 MAX_GAP_POINTS = 2.0
 MIN_FLAGGED = 1.0
 MAX_CONTROL_CHANGES = 0
