@@ -316,7 +316,7 @@ class StageModelHandler(ModelHandler):
         Metrics.distribution(NAMESPACE, f"{self.name}_us").update(
             int((time.perf_counter() - start) * 1e6 / max(1, len(batch))))
         # Cumulative stage statistics (e.g. the translation cache) as counter increments.
-        for key, value in (getattr(model, "stats", lambda: {})() or {}).items():
+        for key, value in model.stats().items():
             delta = value - self._reported.get(key, 0)
             if delta:
                 self._counter(key).inc(delta)

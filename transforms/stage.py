@@ -98,5 +98,9 @@ class Stage:
                 out.append(rej)
         return out
 
+    def stats(self) -> dict[str, int]:
+        """Cumulative counts of this instance (batched stages), reported as Beam counters."""
+        return {}
+
     def teardown(self) -> None:
         """Release resources; called when the worker is done."""
