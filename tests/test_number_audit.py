@@ -142,6 +142,12 @@ RULES = [
      "Les deux hommes sont partis vers 21h30.", "fr", "The 2 men left at around 9.30pm.", False),
     ("  not: another time explains nothing", "The __NUM_1__ men left at around 8.30pm.",
      "Les deux hommes sont partis vers 21h30.", "fr", "The [?] men left at around 8.30pm.", True),
+    ("an Arabic unit with the article explains an English number word",
+     "the three parts: (1) flow, (<>) density and (<>) speed",
+     "الأجزاء الثلاثة: (1) التدفق (2) الكثافة و(3) السرعة", "ar",
+     "the three parts: (1) flow, (2) density and (3) speed", False),
+    ("  not: it never fills a damage", "they played <> balls", "لعبوا الأربع كرات", "ar",
+     "they played [?] balls", True),
     ("  not: a 24-hour clock hour in a p.m. slot", "a news conference at <unk> p.m. ET",
      "une conférence de presse à 22 h HE", "fr", "a news conference at [?] p.m. ET", True),
 ]

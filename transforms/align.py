@@ -319,6 +319,8 @@ def align(text: str, damages: Sequence[Damage], sources: list[SourceNumber]) -> 
     _account_intact(intact, sources, len(text))
     _account_count_words(text, damages, sources)
     _account_clock(text, damages, sources)
+    for s in sources:
+        s.used = s.used or s.consume_only  # they explain English words, nothing else
     numeric = [d for d in damages if d.kind != "markup_tag"]
     free = [s for s in sources if not s.used]
     reps: list[dict[int, str]] = []

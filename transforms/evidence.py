@@ -19,7 +19,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Sequence
 
 from transforms.damage import source_clock
-from transforms.numbers import NumberMention, find_numbers, strip_accents
+from transforms.numbers import NumberMention, _ar_key, _word_value, find_numbers, strip_accents
 from transforms.record import paragraph_spans
 
 _SRC_PERCENT_AFTER = re.compile(r"^[ \u00A0\u202F]*(?:%|\u066A|pour ?cent|percent|points? de "
@@ -123,6 +123,7 @@ class SourceNumber:
     gap_after: str | None = None  # the text between this number and the next one
     clock: tuple[str | None, int | None] = (None, None)  # damage.source_clock: hour/minutes
     anchors: tuple[str, str] = ("", "")  # adjacent_words(): the word right before and after
+    consume_only: bool = False  # explains an English number word, never fills a damage
     used: bool = field(default=False)
 
     @property
@@ -142,6 +143,30 @@ def source_numbers_from_text(text: str, lang: str, field_name: str, offset: int 
                                 m.start / max(1, len(text)), pct, gap,
                                 source_clock(text, m.start, m.end),
                                 adjacent_words(text, m.start, m.end)))
+    for j, m in enumerate(article_units(text, mentions) if _AR_TOKEN.search(text) else []):
+        out.append(SourceNumber(m, f"{field_name}[{m.start + offset}:{m.end + offset}]",
+                                None, len(mentions) + j, m.start / max(1, len(text)),
+                                consume_only=True))
+    return out
+
+
+_AR_TOKEN = re.compile("[\u0620-\u064A]+")
+
+
+def article_units(text: str, mentions: Sequence[NumberMention]) -> list[NumberMention]:
+    """Arabic units with the article, alone ("الخصائص الثلاثة", the three characteristics): not
+    read as numbers (too often a name: "الأربع كرات", fourballs), but an English "three" may be
+    their translation, so they may explain it; they never fill a damage.
+
+    >>> [(m.text, int(m.value)) for m in article_units("الخصائص الثلاثة: (1) و(3)", [])]
+    [('الثلاثة', 3)]
+    """
+    out = []
+    for w in _AR_TOKEN.finditer(text):
+        if any(m.start < w.end() and w.start() < m.end for m in mentions):
+            continue
+        if _ar_key(w.group()).startswith("ال") and (info := _word_value(w.group())) is not None:
+            out.append(NumberMention(w.start(), w.end(), w.group(), Decimal(info[0]), "word"))
     return out
 
 
