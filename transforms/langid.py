@@ -13,7 +13,10 @@ holds two languages in earnest. Steps, each chosen by measurement (evals/langid.
    py3langid (bundled model, naive Bayes over byte n-grams) gives the answer and its
    probability; langdetect (seeded) is a second opinion: agreement raises the confidence,
    disagreement lowers it. py3langid is the stronger of the two on every kind of text measured
-   and about 15x faster; langdetect stays as the required base and the tie-breaker.
+   and about 15x faster; langdetect stays as the required base and the tie-breaker. Between
+   two close languages that the models tell apart at chance (id/ms, hr/bs), the words their
+   standards do not share decide when the text has some (transforms/close_languages.py), and
+   langdetect, which has no bs or ms, agrees with a bs / ms answer by saying hr / id.
 4. A declared language (the feed's `lang`) wins when it is a candidate of the script and the
    detection is unsure. Below `min_confidence` the answer is "und", not a guess.
 
