@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Sequence
 
 from transforms.damage import Damage, mark
-from transforms.evidence import SourceNumber, adjacent_words, category_near
+from transforms.evidence import SourceNumber, adjacent_words, category_near, same_word
 from transforms.numbers import NumberMention, ascii_digits, find_numbers, format_value, to_english
 
 # Two numbers of one range or score keep their order in every language: "1-0", "from 1962 to
@@ -405,7 +405,7 @@ def _pin_anchors(text: str, numeric: Sequence[Damage], free: Sequence[SourceNumb
             continue
         before, after = adjacent_words(text, d.start, d.end)
         hits = [j for j in reps[i]
-                if (before and free[j].anchors[0] == before) or (after and free[j].anchors[1] == after)]
+                if same_word(before, free[j].anchors[0]) or same_word(after, free[j].anchors[1])]
         if len(hits) == 1:
             reps[i] = {hits[0]: reps[i][hits[0]]}
 

@@ -94,7 +94,22 @@ def category_near(text: str, start: int, end: int) -> str | None:
 
 
 _BEFORE_WORD = re.compile(r"([^\W\d_]{4,})[ \u00A0]$")
-_AFTER_WORD = re.compile(r"^[ \u00A0-]([^\W\d_]{4,})")
+# The noun after a number, past one short word ("3 millions de touristes", "142 crimes").
+_AFTER_WORD = re.compile(r"^[ \u00A0-](?:[^\W\d_]{1,3}[ \u00A0'\u2019])?([^\W\d_]{4,})")
+
+
+def same_word(a: str, b: str) -> bool:
+    """The same word, or the same stem of 6+ letters in two languages ("touristes" ~ "tourists").
+
+    >>> same_word("crimes", "crimes"), same_word("touristes", "tourists"), same_word("patients", "patrons")
+    (True, True, False)
+    """
+    if not a or not b:
+        return False
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return a == b or n >= 6
 
 
 def adjacent_words(text: str, start: int, end: int) -> tuple[str, str]:
@@ -103,7 +118,9 @@ def adjacent_words(text: str, start: int, end: int) -> tuple[str, str]:
     "142 crimes").
 
     >>> adjacent_words("sur Antenne 2 ce soir", 12, 13), adjacent_words("142 crimes", 0, 3)
-    (('antenne', ''), ('', 'crimes'))
+    (('antenne', 'soir'), ('', 'crimes'))
+    >>> adjacent_words("3 millions de touristes", 0, 10)
+    ('', 'touristes')
     """
     b = _BEFORE_WORD.search(text[max(0, start - 40):start])
     a = _AFTER_WORD.match(text[end:end + 40])
