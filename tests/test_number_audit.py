@@ -154,6 +154,10 @@ RULES = [
      "the three parts: (1) flow, (2) density and (3) speed", False),
     ("  not: it never fills a damage", "they played <> balls", "لعبوا الأربع كرات", "ar",
      "they played [?] balls", True),
+    ("a word glued to digits is the source's word and number", "an Ariane5 rocket, by <>",
+     "en 2018, à bord d'une fusée Ariane 5", "fr", "an Ariane5 rocket, by 2018", False),
+    ("  not: another word", "a Vega5 rocket, by <>", "en 2018, à bord d'une fusée Ariane 5",
+     "fr", "a Vega5 rocket, by [?]", True),
     ("  not: a 24-hour clock hour in a p.m. slot", "a news conference at <unk> p.m. ET",
      "une conférence de presse à 22 h HE", "fr", "a news conference at [?] p.m. ET", True),
 ]

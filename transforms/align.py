@@ -15,7 +15,8 @@ from typing import Sequence
 
 from transforms.damage import Damage, mark
 from transforms.evidence import SourceNumber, adjacent_words, category_near, same_word
-from transforms.numbers import NumberMention, ascii_digits, find_numbers, format_value, to_english
+from transforms.numbers import (NumberMention, ascii_digits, find_numbers, format_value,
+                                strip_accents, to_english)
 
 # Two numbers of one range or score keep their order in every language: "1-0", "from 1962 to
 # 1965", "1962 - 1965", "3 مقابل 1", "entre 5 et 10".
@@ -230,6 +231,7 @@ def _account_count_words(text: str, damages: Sequence[Damage], sources: list[Sou
                 ).used = True
 
 
+_GLUED = re.compile(r"\b([^\W\d_]{4,})(\d{1,4})\b")
 _EN_CLOCK = re.compile(r"(?<![\d.,:])(1[0-2]|0?[1-9])(?:[:.]([0-5]\d))?[ \u00A0]?([ap])\.?m\b\.?",
                        re.I)
 
@@ -319,6 +321,13 @@ def align(text: str, damages: Sequence[Damage], sources: list[SourceNumber]) -> 
     _account_intact(intact, sources, len(text))
     _account_count_words(text, damages, sources)
     _account_clock(text, damages, sources)
+    for m in _GLUED.finditer(text):
+        # "Ariane5" is the source's "Ariane 5": the same word right before the same value.
+        word = strip_accents(m.group(1))
+        fits = [s for s in sources if not s.used and s.mention.value == int(m.group(2))
+                and s.mention.kind in ("int", "year") and same_word(word, s.anchors[0])]
+        if len(fits) == 1:
+            fits[0].used = True
     for s in sources:
         s.used = s.used or s.consume_only  # they explain English words, nothing else
     numeric = [d for d in damages if d.kind != "markup_tag"]
