@@ -158,6 +158,12 @@ RULES = [
      "en 2018, à bord d'une fusée Ariane 5", "fr", "an Ariane5 rocket, by 2018", False),
     ("  not: another word", "a Vega5 rocket, by <>", "en 2018, à bord d'une fusée Ariane 5",
      "fr", "a Vega5 rocket, by [?]", True),
+    ('"ألفا" alone is no number (alpha, 1000 or 2000)',
+     "they form <unk> genera (alpha and beta) and <unk> lineages",
+     "تنقسم إلى أربعة أنواع (ألفا وبيتا) وإلى أربع سلالات", "ar",
+     "they form 4 genera (alpha and beta) and 4 lineages", False),
+    ('  not: after a number "ألفا" is the scale', "<>,<> people came",
+     "جاء عشرين ألفا من الناس", "ar", "20,000 people came", False),
     ("  not: a 24-hour clock hour in a p.m. slot", "a news conference at <unk> p.m. ET",
      "une conférence de presse à 22 h HE", "fr", "a news conference at [?] p.m. ET", True),
 ]

@@ -216,8 +216,11 @@ _AR_DUAL_NOUNS = {_ar_key(w) for w in (
     "مرتين", "مرتان")}
 
 # Words that are numbers only inside a compound ("twenty-one", "vingt et un", "أحد عشر").
+# "ألفا" alone is a thousand (accusative), two thousand (dual construct "ألفا شخص") or the Greek
+# letter ("كورونا ألفا", alpha-CoV): no value to read; after a number it is the scale.
 _ONLY_IN_COMPOUND = {"one", "un", "une", _ar_key("واحد"), _ar_key("واحدة"), _ar_key("أحد"),
-                     _ar_key("إحدى"), _ar_key("اثنا"), _ar_key("اثنتا"), _ar_key("اثني")}
+                     _ar_key("إحدى"), _ar_key("اثنا"), _ar_key("اثنتا"), _ar_key("اثني"),
+                     _ar_key("ألفا")}
 # Plural scales alone are amounts ("thousands of"), not values.
 _PLURAL_SCALES = {"thousands", "millions", "billions", "milliards", _ar_key("آلاف"),
                   _ar_key("ملايين"), _ar_key("مليارات")}
