@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 OUT    ?= out/demo
 
-.PHONY: demo test test-slow gates install clean
+.PHONY: demo test test-slow gates gates-lane-a gates-lane-b install clean
 
 $(BIN)/newsnorm: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,13 +29,21 @@ test-slow: install
 	$(BIN)/python -m pytest -m slow; rc=$$?; [ $$rc -eq 5 ] && echo "no slow test selected" && rc=0; exit $$rc
 
 # Quality gates on ../shared/eval: each prints its scores and floors, and fails below a floor.
+# Two lanes side by side (one per core; each lane's output is printed whole when it ends). The
+# lanes pair gates so that two never exceed ~1 GB together: langid (two processes, ~420 MB)
+# runs beside repair_numbers or feeds_conformance (~500 MB each), never those two together.
 gates: install
-	$(BIN)/python -m evals.repair_numbers
+	$(MAKE) --no-print-directory -j2 -Otarget gates-lane-a gates-lane-b
+
+gates-lane-a:
 	$(BIN)/python -m evals.langid
-	$(BIN)/python -m evals.langid_context
 	$(BIN)/python -m evals.boilerplate
 	$(BIN)/python -m evals.boilerplate_real
+
+gates-lane-b:
+	$(BIN)/python -m evals.repair_numbers
 	$(BIN)/python -m evals.feeds_conformance
+	$(BIN)/python -m evals.langid_context
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

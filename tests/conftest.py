@@ -28,6 +28,18 @@ def run_cli(*args: str, timeout: float = 300, env: dict | None = None) -> subpro
                           timeout=timeout, cwd=REPO, env=full_env)
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _idle_parser_workers_end_with_their_module():
+    """Kill the idle HTML/feed parser workers a test module started (~140 MB, started again on
+    demand), so they do not sit beside the `newsnorm` subprocesses of later modules: the suite's
+    peak memory is the sum over the whole process tree (scripts/test_figures.py)."""
+    yield
+    from transforms import html_page
+
+    for pool in list(html_page._POOLS.values()):
+        pool.close()
+
+
 @pytest.fixture(scope="session")
 def shared_eval() -> Path:
     if not EVAL.exists():

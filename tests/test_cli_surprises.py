@@ -26,6 +26,8 @@ def _models_env(path: Path) -> dict:
 
 
 # 1. Installing a model makes the next run on the same drop translate, without --force.
+@pytest.mark.slow  # six CLI runs
+@pytest.mark.timeout(600)
 def test_demo_then_install_then_run_translates_without_force(tmp_path):
     models, out = tmp_path / "models", tmp_path / "out"
     env = _models_env(models)

@@ -57,6 +57,8 @@ def _png_size(data: bytes) -> tuple[int, int]:
     return struct.unpack(">II", data[16:24])
 
 
+@pytest.mark.slow  # a real browser: ~1 GB of Chromium processes beside the test process
+@pytest.mark.timeout(300)
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (.ci/run installs it)")
 def test_report_renders_in_headless_chromium(report_out, tmp_path):
     shot = tmp_path / "report.png"
