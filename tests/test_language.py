@@ -385,6 +385,8 @@ def test_french_article_translates_only_its_french_sentences_of_a_mixed_paragrap
     ("Vlada je to objavila tokom dana.", "bs"),
     ("Stiglo je tisuću ljudi.", "hr"),
     ("Stiglo je hiljadu ljudi.", "bs"),
+    ("Влада је данас усвојила нови закон о порезу.", "sr"),  # no ђ ћ: alphabets cannot tell
+    ("Владата денес усвои нов закон за данокот.", "mk"),
 ])
 def test_marker_words_decide_a_close_pair(detector, text, lang):
     assert detector.detect(text).lang == lang

@@ -1,5 +1,5 @@
-"""Close language pairs that the statistical models tell apart at chance, and the words that tell
-them apart: Indonesian / Malay and Croatian / Bosnian.
+"""Close language pairs that the statistical models tell apart poorly, and the words that tell
+them apart: Indonesian / Malay, Croatian / Bosnian, and Serbian / Macedonian in Cyrillic.
 
 py3langid separates id from ms and hr from bs on dev.tsv about as well as a coin (a bias sweep
 between the two of each pair stays at 52-66% on sentences, docs/langid.md), and langdetect cannot
@@ -66,7 +66,14 @@ _HR_BS = (
            hljeb* kafa kafe kafu kahv* lahko mehko sahat* vazduh* obezbijed* obezbjeđ*
            ubjedljiv* ubijeđen* opšt* opštin* vanred* *izova* *izuj*"""),
 )
-CLOSE_PAIRS = (_ID_MS, _HR_BS)
+# Cyrillic: Serbian "је су који које када где сада данас много сви био" against Macedonian
+# "е кој кое кога каде сега денес многу сите со бил оваа" (what the alphabets cannot split:
+# text without ђ ћ or ѓ ќ ѕ, transforms/langid.py).
+_SR_MK = (
+    ("sr", """је су који које када кад где сада данас много сви био према"""),
+    ("mk", """е кој кое кога каде сега денес многу сите со бил оваа"""),
+)
+CLOSE_PAIRS = (_ID_MS, _HR_BS, _SR_MK)
 
 
 class _Markers:

@@ -14,9 +14,9 @@ holds two languages in earnest. Steps, each chosen by measurement (evals/langid.
    probability; langdetect (seeded) is a second opinion: agreement raises the confidence,
    disagreement lowers it. py3langid is the stronger of the two on every kind of text measured
    and about 15x faster; langdetect stays as the required base and the tie-breaker. Between
-   two close languages that the models tell apart at chance (id/ms, hr/bs), the words their
-   standards do not share decide when the text has some (transforms/close_languages.py), and
-   langdetect, which has no bs or ms, agrees with a bs / ms answer by saying hr / id.
+   two close languages that the models tell apart poorly (id/ms, hr/bs, sr/mk), the words
+   their standards do not share decide when the text has some (transforms/close_languages.py),
+   and langdetect, which has no bs, ms or sr, agrees with such an answer by saying its partner.
 4. A declared language (the feed's `lang`) wins when it is a candidate of the script and the
    detection is unsure. Below `min_confidence` the answer is "und", not a guess.
 
@@ -360,7 +360,7 @@ class Detector:
         if second == lang or (lang not in self._langdetect_langs and
                               second == PARTNER.get(lang)):
             # Agreement: on dev.tsv, 95% of sentences where both agree are right. langdetect
-            # has no profile for bs or ms, so its hr / id is all the agreement it can give.
+            # has no profile for bs, ms or sr: its hr / id / mk is all the agreement it can give.
             return LangResult(lang, max(p, 0.5 + 0.5 * p), "agree" + note)
         return LangResult(lang, 0.8 * p, f"disagree:langdetect={second}" + note)
 

@@ -16,7 +16,7 @@ Order of the context language (the first that applies decides; `source_lang_by` 
 5. "short":    the short segments' own votes, when nothing else is known.
 
 A prior applies only if the script of the article's text can write that language. Between two
-close languages (id/ms, hr/bs: transforms/close_languages.py) the article's whole text decides:
+close languages (id/ms, hr/bs, sr/mk: transforms/close_languages.py) the whole text decides:
 when it holds more marker words of the close partner than of the language found from its text,
 source or short votes, the article is in the partner ("markers" in `source_lang_by`); one
 paragraph is too little for such words, the article usually has some. Then each
