@@ -349,7 +349,7 @@ class Detector:
         marked, n_for, n_against = marker_choice(text, lang)
         if marked != lang and marked in candidates:
             # More words of the close partner's standard than of this one's
-            # (transforms/close_languages.py): the model tells the two apart at chance.
+            # (transforms/close_languages.py): the model tells the two apart poorly.
             note = f" markers:{marked} {n_for}-{n_against} over {lang}"
             lang = marked
         if p >= PY_SURE:

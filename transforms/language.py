@@ -344,7 +344,7 @@ def decide_article(article: dict, own: list[dict], source: dict | None,
         writable, article.get("lang", ""), feed_lang_of(article), source,
         [r for r, lg in zip(own, is_long) if not lg],
         [n for n, lg in zip(n_letters, is_long) if not lg])
-    if by in ("text", "source", "short"):
+    if by in ("text", "source", "short"):  # a declared language is the publisher's word
         marked, n_for, n_against = marker_choice(" \n".join(segments), lang)
         if marked != lang and marked in writable:
             evidence.append(f"markers:{marked} {n_for}-{n_against} over {by}:{lang}")
