@@ -20,7 +20,8 @@ demo: install
 
 test: install
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -m "not slow and not cli"
+	$(BIN)/python -m pytest -m "not slow and cli"  # tests that start newsnorm: see tests/conftest.py
 	$(MAKE) gates
 
 # The slow tier (tests marked @pytest.mark.slow); CI runs it after `make test`.

@@ -78,3 +78,24 @@ try:
     settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 except ImportError:  # hypothesis is in the [test] extra
     pass
+
+
+# Modules whose tests start `newsnorm` processes (each ~350-450 MB with its parser workers).
+# `make test` runs them in a second pytest process after the others, so such a child never sits
+# beside a test process that has grown through the whole suite: the peak of the process tree
+# stays under the 1 GB budget (docs/testing.md). The mark is found from the source, not a list.
+_STARTS_NEWSNORM = ("run_cli(", "newsnorm_cmd(")
+
+
+def pytest_collection_modifyitems(config, items):
+    seen: dict[str, bool] = {}
+    for item in items:
+        path = str(item.fspath)
+        if path not in seen:
+            try:
+                text = Path(path).read_text(encoding="utf-8")
+            except OSError:
+                text = ""
+            seen[path] = path != __file__ and any(s in text for s in _STARTS_NEWSNORM)
+        if seen[path]:
+            item.add_marker(pytest.mark.cli)
