@@ -64,6 +64,8 @@ def test_dead_letters_carry_raw_stage_reason_error(demo_out):
     assert truncated["error"] and truncated["provenance"]["file"] == "articles.jsonl"
 
 
+@pytest.mark.slow  # three more CLI runs after the demo fixture
+@pytest.mark.timeout(600)
 def test_rerun_is_skipped_then_forced_rerun_is_byte_identical(demo_out, tmp_path):
     out, _ = demo_out
     before = _hashes(out)

@@ -179,6 +179,8 @@ def test_test_model_never_replaces_a_supplied_translation(tmp_path, tiny_models_
 
 
 # 6. `newsnorm replay` re-derives every output body from the drop and the logged steps.
+@pytest.mark.slow  # a run with the tiny model, then replay over the whole drop (~6 s idle)
+@pytest.mark.timeout(600)
 def test_replay_rederives_every_body_from_the_drop(tmp_path, tiny_models_dir):
     drop = tmp_path / "drop"
     shutil.copytree(EXAMPLE_DROP, drop)

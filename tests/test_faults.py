@@ -167,7 +167,8 @@ def _articles(ids):
             for n, i in enumerate(ids, start=1)]
 
 
-@pytest.mark.parametrize("bad", ["poison", "slow"])
+# "slow" bisects around a record that waits out a 0.3 s limit at every level (~5 s): slow tier.
+@pytest.mark.parametrize("bad", ["poison", pytest.param("slow", marks=pytest.mark.slow)])
 def test_batch_bisection_dead_letters_only_the_bad_record(tmp_path, fake_batch_module, bad):
     ids = [f"g{i}" for i in range(13)] + ["reject"]
     ids.insert(5, bad)

@@ -259,6 +259,8 @@ def test_cause8_binary_or_undecodable_is_refused(data, reason):
     assert reasons_of(parsed("a.bin", data)) == [reason]
 
 
+@pytest.mark.slow  # two CLI runs
+@pytest.mark.timeout(600)
 def test_cause8_seed_as_text_is_the_same_article_as_seed_as_json(tmp_path):
     from tests.conftest import SEED
 
