@@ -90,7 +90,7 @@ _STARTS_NEWSNORM = ("run_cli(", "newsnorm_cmd(")
 def pytest_collection_modifyitems(config, items):
     seen: dict[str, bool] = {}
     for item in items:
-        path = str(item.fspath)
+        path = str(item.path)
         if path not in seen:
             try:
                 text = Path(path).read_text(encoding="utf-8")
