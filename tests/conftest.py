@@ -34,10 +34,9 @@ def _idle_parser_workers_end_with_their_module():
     demand), so they do not sit beside the `newsnorm` subprocesses of later modules: the suite's
     peak memory is the sum over the whole process tree (scripts/test_figures.py)."""
     yield
-    from transforms import html_page
+    from transforms.html_page import close_idle_workers
 
-    for pool in list(html_page._POOLS.values()):
-        pool.close()
+    close_idle_workers()
 
 
 @pytest.fixture(scope="session")

@@ -364,8 +364,19 @@ def _pool(analyse: Callable = analyse_page) -> ExtractorPool:
         name = _target_name(analyse)
         if name not in _POOLS:
             _POOLS[name] = ExtractorPool(analyse)
-            atexit.register(_POOLS[name].close)
         return _POOLS[name]
+
+
+def close_idle_workers() -> None:
+    """Kill every pool's idle workers (a pool starts new ones on demand): at exit, and between
+    test modules (tests/conftest.py)."""
+    with _POOLS_LOCK:
+        pools = list(_POOLS.values())
+    for pool in pools:
+        pool.close()
+
+
+atexit.register(close_idle_workers)
 
 
 def run_with_limit(analyse: Callable, job, timeout_s: float,
