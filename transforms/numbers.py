@@ -215,6 +215,12 @@ _AR_DUAL_NOUNS = {_ar_key(w) for w in (
     "أسبوعان", "اسبوعين", "ساعتين", "ساعتان", "دقيقتين", "دقيقتان", "شخصين", "شخصان",
     "مرتين", "مرتان")}
 
+
+def _is_dual_noun(word: str) -> bool:
+    """Whether `word` is a dual noun ("يومين" two days, also after "و"): a number of its own."""
+    return _ar_key(word).removeprefix("و") in _AR_DUAL_NOUNS
+
+
 # Words that are numbers only inside a compound ("twenty-one", "vingt et un", "أحد عشر").
 # "ألفا" alone is a thousand (accusative), two thousand (dual construct "ألفا شخص") or the Greek
 # letter ("كورونا ألفا", alpha-CoV): no value to read; after a number it is the scale.
@@ -366,7 +372,7 @@ def _find_words(text: str, taken: list[tuple[int, int]]) -> list[NumberMention]:
             items[i + 1] = (start, end2, text[start:end2], 80, False)
             i += 1
             continue
-        if _ar_key(word).removeprefix("و") in _AR_DUAL_NOUNS:
+        if _is_dual_noun(word):
             flush()  # "يومين": a number of its own
             seg.append(items[i])
             flush()
@@ -582,7 +588,7 @@ def is_partial(text: str, m: NumberMention) -> bool:
     >>> [is_partial(t, x) for x in find_numbers(t, "fr")]
     [False, False]
     """
-    if m.kind == "code" or _ar_key(m.text).removeprefix("و") in _AR_DUAL_NOUNS:
+    if m.kind == "code" or _is_dual_noun(m.text):
         return False  # a dual noun ("يومين") is a number of its own, never part of a compound
     before = re.search(r"([^\W\d_]+)[ \u00A0-]*(?:(et|and|و)[ \u00A0]*)?$", text[max(0, m.start - 30):m.start])
     after = re.match(r"^[ \u00A0-]*(?:(?:et|and)[ \u00A0]+|و)?([^\W\d_]+)", text[m.end:m.end + 30])
